@@ -1,0 +1,38 @@
+# The meter's configuration: defaults (the public demo meter) overlaid with a JSON file.
+# Owns the names of settings and their defaults; knows nothing about how they are used.
+import json
+
+# Public demo values (Green Book example keys): never use them on a real meter.
+DEMO_SYSTEM_TITLE = '4D4D4D0000BC614E'
+DEMO_EK = '000102030405060708090A0B0C0D0E0F'
+DEMO_AK = 'D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF'
+
+DEFAULTS = {
+    'system_title': DEMO_SYSTEM_TITLE,
+    'ek': DEMO_EK,
+    'ak': DEMO_AK,
+    'logical_device_name': 'MMM0000012345678',
+    'lls_password': '12345678',
+    'wrapper_host': '127.0.0.1',
+    'wrapper_port': 4059,
+    'max_pdu': 1024,
+    'counter_step': 1000,
+    'energy_start_wh': 0,
+    'energy_wh_per_second': 1,
+}
+
+
+def load(path=None):
+    cfg = {}
+    for k in DEFAULTS:
+        cfg[k] = DEFAULTS[k]
+    if path:
+        with open(path) as f:
+            data = json.load(f)
+        if not isinstance(data, dict):
+            raise ValueError('config must be a JSON object')
+        for k in data:
+            if k not in DEFAULTS:
+                raise ValueError('unknown config key: %s' % k)
+            cfg[k] = data[k]
+    return cfg

@@ -1,0 +1,14 @@
+# The interface classes, by class_id. A new interface class is one new module plus one line here.
+from dlms.cosem.data import Data
+from dlms.cosem.register import Register
+from dlms.cosem.clock import Clock
+from dlms.cosem.association_ln import AssociationLN
+from dlms.cosem.security_setup import SecuritySetup
+
+CLASSES = {
+    1: Data,
+    3: Register,
+    8: Clock,
+    15: AssociationLN,
+    64: SecuritySetup,
+}

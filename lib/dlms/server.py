@@ -1,0 +1,653 @@
+# The COSEM server core: one Server per logical device, one Session per client association.
+# Owns the order in which a request is judged (framing -> ciphering envelope -> replay ->
+# deciphering -> association state -> access rights -> object) and the answer each failure gets.
+# Sans-IO: bytes in, bytes out. Randomness (`rng(n)`), persistence (counter reservations) and
+# security-event sinks are passed in; the clock lives in the Clock object the firmware builds.
+from dlms._compat import const
+from dlms import acse, axdr, security, xdlms
+from dlms import association as am
+from dlms.cosem import base as cb
+from dlms.gcm import ct_equal
+
+# conformance bits (24-bit value of the BIT STRING)
+GENERAL_PROTECTION = const(0x400000)
+BLOCK_TRANSFER_WITH_GET = const(0x001000)
+MULTIPLE_REFERENCES = const(0x000200)
+CONF_GET = const(0x000010)
+CONF_SET = const(0x000008)
+CONF_ACTION = const(0x000001)
+SUPPORTED_CONFORMANCE = const(0x401219)
+
+CTX_LN = const(1)
+CTX_LN_CIPHERED = const(3)
+
+MECH_LOWEST = const(0)
+MECH_LLS = const(1)
+MECH_HLS_GMAC = const(5)
+
+_MIN_PDU = const(64)         # smaller client PDU sizes are refused (pdu-size-too-short)
+_BLOCK_HEADER = const(12)    # C4 02 iid last block-number(4) choice length(<=3)
+_CIPHER_OVERHEAD = const(30) # tag len(3) SC IC(4) T(12) [+ general: len + system title]
+_ASSOCIATION_LN = b'\x00\x00\x28\x00\x00\xff'
+
+# exception-response
+_SERVICE_NOT_ALLOWED = const(1)
+_SERVICE_UNKNOWN = const(2)
+_OPERATION_NOT_POSSIBLE = const(1)
+_SERVICE_NOT_SUPPORTED = const(2)
+_OTHER_REASON = const(3)
+_PDU_TOO_LONG = const(4)
+_DECIPHERING_ERROR = const(5)
+_INVOCATION_COUNTER_ERROR = const(6)
+
+# AARE
+_ACCEPTED = const(0)
+_REJECTED_PERMANENT = const(1)
+_USER = const(1)
+_PROVIDER = const(2)
+DIAG_NULL = const(0)
+DIAG_NO_REASON = const(1)
+DIAG_CONTEXT_NOT_SUPPORTED = const(2)
+DIAG_CALLING_AP_TITLE = const(3)
+DIAG_MECHANISM_NOT_RECOGNISED = const(11)
+DIAG_MECHANISM_REQUIRED = const(12)
+DIAG_AUTHENTICATION_FAILURE = const(13)
+DIAG_AUTHENTICATION_REQUIRED = const(14)
+
+# initiate errors (ConfirmedServiceError initiateError)
+_INIT_OTHER = const(0)
+_INIT_VERSION_TOO_LOW = const(1)
+_INIT_INCOMPATIBLE_CONFORMANCE = const(2)
+_INIT_PDU_TOO_SHORT = const(3)
+
+# data-access-results for long GET
+_LONG_GET_ABORTED = const(15)
+_NO_LONG_GET_IN_PROGRESS = const(16)
+
+# security events (names, never secrets)
+EV_AUTH_FAILED = 'authentication-failed'
+EV_DECIPHERING = 'deciphering-failed'
+EV_REPLAY = 'invocation-counter-replay'
+EV_MALFORMED = 'malformed-request'
+EV_INTERNAL = 'internal-error'
+
+_MAX_U32 = 0xFFFFFFFF
+
+
+class InvocationCounter:
+    """The server's own invocation counter for one key. A value is handed out only once it lies
+    below a reservation that `persist(reserved)` has made durable, so a restart that resumes from
+    the last reservation can never repeat a value. `persist` must raise if it cannot persist."""
+
+    def __init__(self, start=0, persist=None, step=1024):
+        self.value = start
+        self.reserved = start
+        self.step = step
+        self._persist = persist
+
+    def next(self):
+        v = self.value
+        if v > _MAX_U32:
+            raise security.SecurityError('invocation counter exhausted')
+        if v >= self.reserved:
+            r = v + self.step
+            if r > _MAX_U32 + 1:
+                r = _MAX_U32 + 1
+            if self._persist is not None:
+                self._persist(r)
+            self.reserved = r
+        self.value = v + 1
+        return v
+
+
+class ClientCounters:
+    """Last accepted invocation counter per client system title (global key)."""
+
+    def __init__(self):
+        self._last = {}
+
+    def fresh(self, system_title, ic):
+        last = self._last.get(system_title)
+        return last is None or ic > last
+
+    def expected(self, system_title):
+        last = self._last.get(system_title)
+        return 0 if last is None else (last + 1) & _MAX_U32
+
+    def accept(self, system_title, ic):
+        self._last[bytes(system_title)] = ic
+
+
+class AssociationConfig:
+    """What one client SAP may do: its authentication, context, and granted objects with access
+    modes (tuples of dlms.cosem.base access bits, one per attribute / method)."""
+
+    def __init__(self, client_sap, name, mechanism=MECH_LOWEST, context_id=CTX_LN, secret=None,
+                 objects=(), security_setup=None, require=0):
+        self.client_sap = client_sap
+        self.name = name
+        self.mechanism = mechanism
+        self.context_id = context_id
+        self.secret = secret
+        self.objects = list(objects)     # [(obj, attr_modes, method_modes)]
+        self.security_setup = security_setup
+        self.require = require           # AUTH_REQUEST / ENC_REQUEST bits every request needs
+        self._by_ln = {}
+        for entry in self.objects:
+            self._by_ln[entry[0].logical_name] = entry
+
+    def grant(self, ln):
+        return self._by_ln.get(bytes(ln))
+
+    def __repr__(self):
+        return '<AssociationConfig %d %s>' % (self.client_sap, self.name)
+
+
+class Server:
+    def __init__(self, system_title, keys, associations, rng, counter, max_pdu=1024,
+                 conformance=SUPPORTED_CONFORMANCE, client_counters=None, on_event=None,
+                 challenge_length=16):
+        if len(system_title) != 8:
+            raise ValueError('system title')
+        self.system_title = bytes(system_title)
+        self.keys = keys                  # security.Keys for the global unicast key, or None
+        self.associations = {}
+        for a in associations:
+            self.associations[a.client_sap] = a
+        self.rng = rng
+        self.counter = counter
+        self.max_pdu = max_pdu
+        self.conformance = conformance
+        self.client_counters = client_counters if client_counters is not None else ClientCounters()
+        self.on_event = on_event
+        self.challenge_length = challenge_length   # StoC bytes (8..64)
+        self.events = []                  # the most recent security events, for tests and logs
+
+    def session(self, client_sap, server_sap=1):
+        return Session(self, client_sap, server_sap)
+
+    def event(self, name, client_sap, detail=''):
+        rec = (name, client_sap, detail)
+        self.events.append(rec)
+        if len(self.events) > 32:
+            self.events.pop(0)
+        if self.on_event is not None:
+            try:
+                self.on_event(name, client_sap, detail)
+            except Exception:
+                pass
+
+
+def _exception(state_error, service_error, ic=None):
+    return xdlms.exception_response(state_error, service_error, ic)
+
+
+class Session:
+    """One association with one client SAP over one transport connection."""
+
+    def __init__(self, server, client_sap, server_sap=1):
+        self.server = server
+        self.client_sap = client_sap
+        self.server_sap = server_sap
+        self.cfg = server.associations.get(client_sap)
+        self.assoc = am.Association()
+        self._clear()
+
+    def _clear(self):
+        self.context_id = self.cfg.context_id if self.cfg is not None else CTX_LN
+        self.mechanism = MECH_LOWEST
+        self.client_system_title = None
+        self.conformance = 0
+        self.client_max_pdu = _MIN_PDU
+        self.dedicated = None
+        self._ded_last_ic = -1
+        self._stoc = None
+        self._ctos = None
+        self._long_get = None
+
+    # ---- what interface classes may ask of the current association (ctx) ----
+    @property
+    def server_max_pdu(self):
+        return self.server.max_pdu
+
+    @property
+    def association_status(self):
+        return self.assoc.state
+
+    @property
+    def security_setup_reference(self):
+        ss = self.cfg.security_setup if self.cfg is not None else None
+        return ss.logical_name if ss is not None else None
+
+    def granted_objects(self):
+        return self.cfg.objects if self.cfg is not None else ()
+
+    def change_secret(self, secret):
+        if self.cfg is None or self.cfg.mechanism != MECH_LLS or not 1 <= len(secret) <= 64:
+            return cb.READ_WRITE_DENIED
+        self.cfg.secret = bytes(secret)
+        return cb.SUCCESS
+
+    def hls_reply(self, blob):
+        """HLS pass 3 -> pass 4. Returns f(CtoS), or None after a failed pass 3."""
+        if self.assoc.state != am.PENDING or self.mechanism != MECH_HLS_GMAC:
+            return None
+        keys = self.server.keys
+        if keys is None or not security.hls_gmac_verify(keys, self.client_system_title, blob,
+                                                         self._stoc):
+            self.assoc.event(am.HLS_FAILED)
+            self.server.event(EV_AUTH_FAILED, self.client_sap, 'hls pass 3')
+            return None
+        reply = security.hls_gmac(keys, self.server.system_title, self.server.counter.next(),
+                                  self._ctos)
+        self.assoc.event(am.HLS_PASSED)
+        self._stoc = None
+        return reply
+
+    # ---- transport side ----
+    def close(self):
+        """The link under this association is gone (abort)."""
+        self.assoc.event(am.ABORTED)
+        self._clear()
+
+    def handle(self, apdu):
+        """One request APDU in, one response APDU (or None) out. Never raises."""
+        try:
+            return self._handle(apdu)
+        except Exception as e:  # last line of defence: the meter keeps serving
+            self.server.event(EV_INTERNAL, self.client_sap, e.__class__.__name__)
+            return _exception(_SERVICE_NOT_ALLOWED, _OTHER_REASON)
+
+    def _handle(self, apdu):
+        if not apdu:
+            return None
+        tag = apdu[0]
+        if tag == 0x60:
+            return self._aarq(apdu)
+        if tag == 0x62:
+            return self._rlrq(apdu)
+        if len(apdu) > self.server.max_pdu + _CIPHER_OVERHEAD:
+            return _exception(_SERVICE_NOT_ALLOWED, _PDU_TOO_LONG)
+        try:
+            env = security.unwrap(apdu)
+        except security.SecurityError:
+            self.server.event(EV_MALFORMED, self.client_sap, 'ciphered envelope')
+            return _exception(_SERVICE_NOT_ALLOWED, _DECIPHERING_ERROR)
+        if env is None:
+            return self._service(apdu, 0)
+        return self._ciphered(env)
+
+    # ---- ciphered requests ----
+    def _keys_for(self, kind):
+        if kind == security.KIND_DED or kind == security.KIND_GENERAL_DED:
+            return self.dedicated
+        return self.server.keys
+
+    def _decipher(self, env):
+        """(keys, sc, inner apdu) or an exception-response (bytes) to send instead."""
+        kind, plain_tag, st, content = env
+        keys = self._keys_for(kind)
+        cst = self.client_system_title
+        if keys is None or cst is None:
+            return _exception(_SERVICE_NOT_ALLOWED, _DECIPHERING_ERROR)
+        if st is not None and st != cst:
+            self.server.event(EV_DECIPHERING, self.client_sap, 'system title')
+            return _exception(_SERVICE_NOT_ALLOWED, _DECIPHERING_ERROR)
+        try:
+            sc, ic = security.split(content)
+        except security.SecurityError:
+            return _exception(_SERVICE_NOT_ALLOWED, _DECIPHERING_ERROR)
+        dedicated = keys is self.dedicated
+        counters = self.server.client_counters
+        if dedicated:
+            fresh = ic > self._ded_last_ic
+            expected = self._ded_last_ic + 1
+        else:
+            fresh = counters.fresh(cst, ic)
+            expected = counters.expected(cst)
+        if not fresh:
+            self.server.event(EV_REPLAY, self.client_sap, 'ic %d' % ic)
+            return _exception(_SERVICE_NOT_ALLOWED, _INVOCATION_COUNTER_ERROR, expected)
+        try:
+            sc, ic, inner = security.unprotect(keys, cst, content)
+        except security.SecurityError:
+            self.server.event(EV_DECIPHERING, self.client_sap, 'tag')
+            return _exception(_SERVICE_NOT_ALLOWED, _DECIPHERING_ERROR)
+        if dedicated:
+            self._ded_last_ic = ic
+        else:
+            counters.accept(cst, ic)
+        if not inner or (plain_tag is not None and inner[0] != plain_tag):
+            return _exception(_SERVICE_NOT_ALLOWED, _DECIPHERING_ERROR)
+        return keys, sc, bytes(inner)
+
+    def _protect(self, kind, keys, sc, apdu):
+        if apdu is None or apdu[0] == 0xD8:   # exception-response has no ciphered form
+            return apdu
+        ic = self.server.counter.next()
+        content = security.protect(keys, sc & 0x30, self.server.system_title, ic, apdu)
+        return security.wrap(kind, self.server.system_title, content, apdu[0])
+
+    def _ciphered(self, env):
+        if self.assoc.state == am.NON_ASSOCIATED:
+            return _exception(_SERVICE_NOT_ALLOWED, _OPERATION_NOT_POSSIBLE)
+        if self.context_id != CTX_LN_CIPHERED:
+            return _exception(_SERVICE_NOT_ALLOWED, _DECIPHERING_ERROR)
+        r = self._decipher(env)
+        if isinstance(r, bytes):
+            return r
+        keys, sc, inner = r
+        if inner[0] not in (0xC0, 0xC1, 0xC3):
+            return _exception(_SERVICE_UNKNOWN, _SERVICE_NOT_SUPPORTED)
+        protection = (cb.AUTH_REQUEST if sc & security.SC_AUTH else 0) | \
+                     (cb.ENC_REQUEST if sc & security.SC_ENC else 0)
+        overhead = _CIPHER_OVERHEAD + (9 if env[2] is not None else 0)
+        resp = self._service(inner, protection, overhead)
+        try:
+            return self._protect(env[0], keys, sc, resp)
+        except security.SecurityError:
+            return _exception(_SERVICE_NOT_ALLOWED, _OTHER_REASON)
+
+    # ---- xDLMS services ----
+    def _service(self, apdu, protection, overhead=0):
+        tag = apdu[0]
+        if tag == 0xC0:
+            svc, need = am.SVC_GET, CONF_GET
+        elif tag == 0xC1:
+            svc, need = am.SVC_SET, CONF_SET
+        elif tag == 0xC3:
+            svc, need = am.SVC_ACTION, CONF_ACTION
+            if self.assoc.state == am.PENDING and self._is_hls_reply(apdu):
+                svc = am.SVC_HLS_REPLY
+        else:
+            return _exception(_SERVICE_UNKNOWN, _SERVICE_NOT_SUPPORTED)
+        if not self.assoc.allows(svc):
+            return _exception(_SERVICE_NOT_ALLOWED, _OPERATION_NOT_POSSIBLE)
+        if not self.conformance & need:
+            return _exception(_SERVICE_NOT_ALLOWED, _SERVICE_NOT_SUPPORTED)
+        try:
+            if svc == am.SVC_GET:
+                return self._get(apdu, protection, overhead)
+            if svc == am.SVC_SET:
+                return self._set(apdu, protection)
+            return self._action(apdu, protection)
+        except (xdlms.XdlmsError, axdr.AxdrError) as e:
+            if getattr(e, 'unsupported', False):
+                return _exception(_SERVICE_UNKNOWN, _SERVICE_NOT_SUPPORTED)
+            self.server.event(EV_MALFORMED, self.client_sap, 'xdlms')
+            return _exception(_SERVICE_NOT_ALLOWED, _OTHER_REASON)
+
+    def _is_hls_reply(self, apdu):
+        # C3 01 iid class(2) instance(6) method(1): Association LN current, method 1
+        return (len(apdu) >= 13 and apdu[1] == 1 and apdu[3] == 0 and apdu[4] == 15
+                and bytes(apdu[5:11]) == _ASSOCIATION_LN and apdu[11] == 1)
+
+    def _allowed(self, mode, right, protection):
+        if not mode & right:
+            return False
+        need = (mode | self.cfg.require) & (cb.AUTH_REQUEST | cb.ENC_REQUEST)
+        return protection & need == need
+
+    def _lookup(self, class_id, ln):
+        entry = self.cfg.grant(ln) if self.cfg is not None else None
+        if entry is None:
+            return None, cb.OBJECT_UNDEFINED
+        if entry[0].class_id != class_id:
+            return None, cb.OBJECT_CLASS_INCONSISTENT
+        return entry, 0
+
+    def _read(self, class_id, ln, attr, selector, params, protection):
+        entry, err = self._lookup(class_id, ln)
+        if entry is None:
+            return err
+        modes = entry[1]
+        if attr < 1 or attr > len(modes):
+            return cb.OBJECT_UNDEFINED
+        if not self._allowed(modes[attr - 1], cb.READ, protection):
+            return cb.READ_WRITE_DENIED
+        return entry[0].get(attr, self, selector, params)
+
+    def _get(self, apdu, protection, overhead):
+        req = xdlms.parse_get_request(apdu)
+        iid = req.invoke_id
+        if req.kind == 2:
+            return self._get_next(iid, req.block_number)
+        self._long_get = None         # a new GET abandons any unfinished long GET
+        if req.kind == 1:
+            v = self._read(req.class_id, req.instance, req.attribute_id, req.access_selector,
+                           req.access_params, protection)
+            if isinstance(v, int):
+                return xdlms.get_response_normal_error(iid, v)
+            data = axdr.to_bytes(v)
+            resp = xdlms.get_response_normal(iid, data)
+            if len(resp) + overhead <= self.client_max_pdu:
+                return resp
+            return self._start_long_get(iid, data, overhead)
+        results = []
+        for item in req.items:
+            v = self._read(item[0], item[1], item[2], item[3], item[4], protection)
+            if isinstance(v, int):
+                results.append(('error', v))
+            else:
+                results.append(('data', axdr.to_bytes(v)))
+        resp = xdlms.get_response_with_list(iid, results)
+        if len(resp) + overhead <= self.client_max_pdu:
+            return resp
+        return self._start_long_get(iid, resp[3:], overhead)
+
+    def _start_long_get(self, iid, raw, overhead):
+        if not self.conformance & BLOCK_TRANSFER_WITH_GET:
+            return xdlms.get_response_normal_error(iid, cb.OTHER_REASON)
+        size = self.client_max_pdu - overhead - _BLOCK_HEADER
+        self._long_get = [raw, size, 0]
+        return self._next_block(iid)
+
+    def _next_block(self, iid):
+        lg = self._long_get
+        raw, size, sent = lg
+        start = sent * size
+        end = start + size
+        last = end >= len(raw)
+        lg[2] = sent + 1
+        if last:
+            self._long_get = None
+        return xdlms.get_response_block(iid, last, sent + 1, raw[start:end])
+
+    def _get_next(self, iid, block_number):
+        lg = self._long_get
+        if lg is None:
+            return xdlms.get_response_block_error(iid, True, block_number, _NO_LONG_GET_IN_PROGRESS)
+        if block_number != lg[2]:
+            self._long_get = None
+            return xdlms.get_response_block_error(iid, True, block_number, _LONG_GET_ABORTED)
+        return self._next_block(iid)
+
+    def _set(self, apdu, protection):
+        req = xdlms.parse_set_request(apdu)
+        entry, err = self._lookup(req.class_id, req.instance)
+        if entry is None:
+            return xdlms.set_response_normal(req.invoke_id, err)
+        modes = entry[1]
+        attr = req.attribute_id
+        if attr < 1 or attr > len(modes):
+            return xdlms.set_response_normal(req.invoke_id, cb.OBJECT_UNDEFINED)
+        if not self._allowed(modes[attr - 1], cb.WRITE, protection):
+            return xdlms.set_response_normal(req.invoke_id, cb.READ_WRITE_DENIED)
+        dar = entry[0].set(attr, req.value, self, req.access_selector, req.access_params)
+        return xdlms.set_response_normal(req.invoke_id, dar)
+
+    def _action(self, apdu, protection):
+        req = xdlms.parse_action_request(apdu)
+        entry, err = self._lookup(req.class_id, req.instance)
+        if entry is None:
+            return xdlms.action_response_normal(req.invoke_id, err)
+        modes = entry[2]
+        m = req.method_id
+        if m < 1 or m > len(modes):
+            return xdlms.action_response_normal(req.invoke_id, cb.OBJECT_UNDEFINED)
+        if not self._allowed(modes[m - 1], cb.INVOKE, protection):
+            if self.assoc.state == am.PENDING:
+                self.assoc.event(am.HLS_FAILED)
+            return xdlms.action_response_normal(req.invoke_id, cb.READ_WRITE_DENIED)
+        result, ret = entry[0].action(m, req.parameter, self)
+        data = axdr.to_bytes(ret) if ret is not None else None
+        return xdlms.action_response_normal(req.invoke_id, result, data)
+
+    # ---- ACSE ----
+    def _aare(self, result, diag, source=_USER, user_information=None, mechanism=None,
+              auth_value=None, title=False):
+        return acse.build_aare(self.context_id, result, source, diag,
+                               self.server.system_title if title else None,
+                               mechanism, auth_value, user_information)
+
+    def _reject(self, diag, user_information=None, source=_USER):
+        was = self.assoc.state
+        self.assoc.event(am.AARQ_REJECTED)
+        cfg_ctx = self.cfg.context_id if self.cfg is not None else CTX_LN
+        if was != am.ASSOCIATED:
+            self._clear()
+        ctx = self.context_id
+        self.context_id = cfg_ctx
+        aare = self._aare(_REJECTED_PERMANENT, diag, source, user_information)
+        self.context_id = ctx
+        return aare
+
+    def _aarq(self, apdu):
+        try:
+            aarq = acse.parse_aarq(apdu)
+        except acse.AcseError:
+            self.server.event(EV_MALFORMED, self.client_sap, 'aarq')
+            return self._reject(DIAG_NO_REASON, source=_PROVIDER)
+        cfg = self.cfg
+        if cfg is None or self.assoc.state == am.ASSOCIATED:
+            return self._reject(DIAG_NO_REASON)
+        if aarq.context_id != cfg.context_id:
+            return self._reject(DIAG_CONTEXT_NOT_SUPPORTED)
+        ciphered = cfg.context_id == CTX_LN_CIPHERED
+        if cfg.mechanism == MECH_LOWEST:
+            if aarq.mechanism is not None and aarq.mechanism != MECH_LOWEST:
+                return self._reject(DIAG_MECHANISM_NOT_RECOGNISED)
+        elif aarq.mechanism is None:
+            return self._reject(DIAG_MECHANISM_REQUIRED)
+        elif aarq.mechanism != cfg.mechanism:
+            return self._reject(DIAG_MECHANISM_NOT_RECOGNISED)
+        st = aarq.calling_ap_title
+        if ciphered or cfg.mechanism == MECH_HLS_GMAC:
+            if st is None or len(st) != 8:
+                return self._reject(DIAG_CALLING_AP_TITLE)
+            st = bytes(st)
+        else:
+            st = None
+        ui = aarq.user_information
+        if not ui:
+            return self._reject(DIAG_NO_REASON)
+        # xDLMS InitiateRequest, plain or ciphered
+        try:
+            env = security.unwrap(ui)
+        except security.SecurityError:
+            return self._reject(DIAG_NO_REASON)
+        sc = 0
+        kind = None
+        if env is not None:
+            if not ciphered or env[1] not in (None, 0x01) or env[0] not in (
+                    security.KIND_GLO, security.KIND_GENERAL_GLO):
+                return self._reject(DIAG_NO_REASON)
+            self.client_system_title = st
+            r = self._decipher(env)
+            if isinstance(r, bytes):
+                self.client_system_title = None
+                return self._reject(DIAG_NO_REASON)
+            _, sc, init = r
+            if init[0] != 0x01:
+                return self._reject(DIAG_NO_REASON)
+            kind = env[0]
+        else:
+            if ciphered and cfg.require & cb.ENC_REQUEST:
+                return self._reject(DIAG_NO_REASON)
+            init = ui
+        keys = self.server.keys
+
+        def refuse(code):
+            cse = xdlms.initiate_error(code)
+            if kind is not None:
+                cse = self._protect(kind, keys, sc, cse)
+            return self._reject(DIAG_NO_REASON, cse)
+
+        try:
+            ir = xdlms.parse_initiate_request(init)
+        except xdlms.XdlmsError:
+            return refuse(_INIT_OTHER)
+        if ir.dlms_version < 6:
+            return refuse(_INIT_VERSION_TOO_LOW)
+        conformance = ir.conformance & self.server.conformance
+        if not ciphered:
+            conformance &= ~GENERAL_PROTECTION
+        if conformance & (CONF_GET | CONF_SET | CONF_ACTION) == 0:
+            return refuse(_INIT_INCOMPATIBLE_CONFORMANCE)
+        if ir.max_pdu < _MIN_PDU:
+            return refuse(_INIT_PDU_TOO_SHORT)
+        dedicated = None
+        if ir.dedicated_key is not None:
+            if kind is None or sc & 0x30 != 0x30 or len(ir.dedicated_key) != 16:
+                return refuse(_INIT_OTHER)
+            dedicated = security.Keys(ir.dedicated_key, keys.ak)
+        # authentication (pass 1)
+        if cfg.mechanism == MECH_LLS:
+            secret = cfg.secret or b''
+            if aarq.auth_value is None or not ct_equal(aarq.auth_value, secret):
+                self.server.event(EV_AUTH_FAILED, self.client_sap, 'lls')
+                return self._reject(DIAG_AUTHENTICATION_FAILURE)
+        elif cfg.mechanism == MECH_HLS_GMAC:
+            ctos = aarq.auth_value
+            if ctos is None or not 8 <= len(ctos) <= 64 or keys is None:
+                self.server.event(EV_AUTH_FAILED, self.client_sap, 'hls challenge')
+                return self._reject(DIAG_AUTHENTICATION_FAILURE)
+        # accepted
+        self._clear()
+        self.context_id = cfg.context_id
+        self.mechanism = cfg.mechanism
+        self.client_system_title = st
+        self.conformance = conformance
+        self.client_max_pdu = ir.max_pdu
+        self.dedicated = dedicated
+        resp = xdlms.build_initiate_response(conformance, self.server.max_pdu)
+        if kind is not None:
+            resp = self._protect(kind, keys, sc, resp)
+        title = ciphered or cfg.mechanism == MECH_HLS_GMAC
+        if cfg.mechanism == MECH_HLS_GMAC:
+            self._ctos = bytes(aarq.auth_value)
+            self._stoc = bytes(self.server.rng(self.server.challenge_length))
+            self.assoc.event(am.AARQ_ACCEPTED_HLS)
+            return self._aare(_ACCEPTED, DIAG_AUTHENTICATION_REQUIRED, _USER, resp,
+                              MECH_HLS_GMAC, self._stoc, title)
+        self.assoc.event(am.AARQ_ACCEPTED)
+        return self._aare(_ACCEPTED, DIAG_NULL, _USER, resp, None, None, title)
+
+    def _rlrq(self, apdu):
+        try:
+            reason, ui = acse.parse_rlrq(apdu)
+        except acse.AcseError:
+            self.server.event(EV_MALFORMED, self.client_sap, 'rlrq')
+            return acse.build_rlre(1)
+        resp_ui = None
+        if ui and self.assoc.state != am.NON_ASSOCIATED:
+            try:
+                env = security.unwrap(ui)
+            except security.SecurityError:
+                env = None
+            if env is not None and self.context_id == CTX_LN_CIPHERED:
+                r = self._decipher(env)
+                if isinstance(r, bytes):
+                    return acse.build_rlre(1)     # not-finished: the association stays
+                keys, sc, init = r
+                try:
+                    xdlms.parse_initiate_request(init)
+                    resp_ui = self._protect(env[0], keys, sc, xdlms.build_initiate_response(
+                        self.conformance, self.server.max_pdu))
+                except (xdlms.XdlmsError, security.SecurityError):
+                    resp_ui = None
+            elif env is None:
+                resp_ui = xdlms.build_initiate_response(self.conformance, self.server.max_pdu)
+        self.assoc.event(am.RELEASED)
+        self._clear()
+        return acse.build_rlre(0, resp_ui)

@@ -1,0 +1,64 @@
+# IEC 62056-47 (now 62056-4-7) TCP wrapper framing, sans-IO.
+# Owns: the 8-byte header (version, source wPort, destination wPort, length) and reassembly of a
+# byte stream into APDUs. Knows nothing about APDU contents, sockets or sessions.
+from dlms._compat import const
+
+_VERSION = const(1)
+_HEADER = const(8)
+
+
+class WrapperError(ValueError):
+    pass
+
+
+def encode(source, dest, apdu):
+    n = len(apdu)
+    if n > 0xFFFF:
+        raise WrapperError('apdu too long')
+    out = bytearray(_HEADER + n)
+    out[0] = 0
+    out[1] = _VERSION
+    out[2] = source >> 8
+    out[3] = source & 0xFF
+    out[4] = dest >> 8
+    out[5] = dest & 0xFF
+    out[6] = n >> 8
+    out[7] = n & 0xFF
+    out[_HEADER:] = apdu
+    return bytes(out)
+
+
+class WrapperDecoder:
+    """Feed bytes from the stream; take whole (source, dest, apdu) frames out.
+
+    A wrong version or a length above max_apdu is unrecoverable on a stream: `next()` raises
+    WrapperError and the transport closes the connection."""
+
+    def __init__(self, max_apdu=2048):
+        self.max_apdu = max_apdu
+        self._buf = bytearray()
+
+    def feed(self, data):
+        self._buf.extend(data)
+        if len(self._buf) > _HEADER + self.max_apdu + _HEADER:
+            # more than one whole frame queued is fine, but never unbounded
+            if len(self._buf) > 4 * (self.max_apdu + _HEADER):
+                raise WrapperError('input backlog too large')
+
+    def next(self):
+        buf = self._buf
+        if len(buf) < _HEADER:
+            return None
+        version = (buf[0] << 8) | buf[1]
+        if version != _VERSION:
+            raise WrapperError('wrapper version')
+        n = (buf[6] << 8) | buf[7]
+        if n > self.max_apdu:
+            raise WrapperError('apdu too long')
+        if len(buf) < _HEADER + n:
+            return None
+        source = (buf[2] << 8) | buf[3]
+        dest = (buf[4] << 8) | buf[5]
+        apdu = bytes(buf[_HEADER:_HEADER + n])
+        self._buf = buf[_HEADER + n:]
+        return (source, dest, apdu)

@@ -1,0 +1,589 @@
+"""A small synchronous DLMS/COSEM client for interoperability tests, on top of gurux-dlms.
+
+It owns: one TCP socket speaking the IEC 62056-47 wrapper, one gurux GXDLMSSecureClient, and the
+translation of gurux's error reporting into exceptions that carry the code the meter sent.
+It must not know anything about our meter's internals: it talks to whatever listens on the port.
+
+Typical use (see tests/interop/test_gurux_harness.py):
+
+    s = GuruxSession('127.0.0.1', 4059, client_address=1, authentication='hls-gmac', ciphered=True)
+    s.connect(); s.associate()
+    clock = make_object(8, '0.0.1.0.0.255')
+    t = s.read(clock, 2)
+    s.release(); s.close()
+"""
+
+import socket
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from gurux_dlms import (
+    GXByteBuffer,
+    GXDLMSConfirmedServiceError,
+    GXDLMSException,
+    GXDLMSExceptionResponse,
+    GXReplyData,
+)
+from gurux_dlms.enums import Authentication, DataType, InterfaceType, ObjectType, Security
+from gurux_dlms.internal._GXCommon import _GXCommon
+from gurux_dlms.objects import (
+    GXDLMSAssociationLogicalName,
+    GXDLMSClock,
+    GXDLMSData,
+    GXDLMSRegister,
+    GXDLMSSecuritySetup,
+)
+from gurux_dlms.secure import GXDLMSSecureClient
+
+# Re-exported so that tests can catch gurux's own errors without importing gurux.
+__all__ = [
+    'GuruxSession', 'make_object', 'DlmsError', 'AssociationRejected', 'HlsFailed',
+    'DataAccessError', 'ExceptionResponse', 'ConfirmedServiceError', 'FramingError',
+    'ReplyProtectionError', 'parse_aare_result', 'unprotect_reply',
+    'GXDLMSException', 'GXDLMSExceptionResponse', 'GXDLMSConfirmedServiceError',
+    'DataType', 'DEMO_EK', 'DEMO_AK', 'SERVER_SYSTEM_TITLE', 'CLIENT_SYSTEM_TITLE',
+    'wrapper_frame', 'split_wrapper_frame',
+]
+
+# Green Book demo keys and titles (reference/dlms-security.md section 7).
+DEMO_EK = bytes.fromhex('000102030405060708090A0B0C0D0E0F')
+DEMO_AK = bytes.fromhex('D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF')
+SERVER_SYSTEM_TITLE = bytes.fromhex('4D4D4D0000BC614E')
+CLIENT_SYSTEM_TITLE = bytes.fromhex('4D4D4D0000000001')
+
+_WRAPPER_VERSION = 1
+_WRAPPER_HEADER = 8
+_MAX_WRAPPER_LENGTH = 0xFFFF
+
+_AUTHENTICATIONS = {
+    'none': Authentication.NONE,
+    'low': Authentication.LOW,
+    'hls-gmac': Authentication.HIGH_GMAC,
+}
+
+_CLASSES = {
+    1: GXDLMSData,
+    3: GXDLMSRegister,
+    8: GXDLMSClock,
+    15: GXDLMSAssociationLogicalName,
+    64: GXDLMSSecuritySetup,
+}
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+class DlmsError(Exception):
+    """Base class of every error this harness raises about what the meter answered."""
+
+
+class AssociationRejected(DlmsError):
+    """The AARE said result != accepted. `result` is the AARE result (1 rejected-permanent,
+    2 rejected-transient); `diagnostic` the result-source-diagnostic value; `diagnostic_source`
+    is 'user' (acse-service-user, A1) or 'provider' (acse-service-provider, A2) or None;
+    `aare` the raw AARE bytes."""
+
+    def __init__(self, result, diagnostic, diagnostic_source=None, aare=b''):
+        DlmsError.__init__(self, 'association rejected: result %r, %s diagnostic %r'
+                           % (result, diagnostic_source, diagnostic))
+        self.result = result
+        self.diagnostic = diagnostic
+        self.diagnostic_source = diagnostic_source
+        self.aare = aare
+
+
+class HlsFailed(DlmsError):
+    """HLS pass 3/4 failed. `code` is the action-result the meter sent (None when the meter
+    answered success without a valid f(CtoS)); `reason` says what went wrong."""
+
+    def __init__(self, reason, code=None):
+        DlmsError.__init__(self, 'HLS pass 3/4 failed: %s (action result %r)' % (reason, code))
+        self.reason = reason
+        self.code = code
+
+
+class DataAccessError(DlmsError):
+    """GET/SET/ACTION answered with a data-access-result or action-result other than success.
+    `code` is that result (e.g. 3 read-write-denied, 4 object-undefined, 13 access-violated)."""
+
+    def __init__(self, service, code):
+        DlmsError.__init__(self, '%s failed with result %d' % (service, code))
+        self.service = service
+        self.code = code
+
+
+class ExceptionResponse(DlmsError):
+    """The meter sent an exception-response (tag 0xD8). `state_error` (1 service-not-allowed,
+    2 service-unknown), `service_error` (e.g. 6 deciphering-error, 7 invocation-counter-error),
+    `value` (the meter's counter for invocation-counter-error, else None)."""
+
+    def __init__(self, state_error, service_error, value=None):
+        DlmsError.__init__(self, 'exception-response: state-error %r, service-error %r'
+                           % (state_error, service_error))
+        self.state_error = state_error
+        self.service_error = service_error
+        self.value = value
+        self.code = (state_error, service_error)
+
+
+class ConfirmedServiceError(DlmsError):
+    """The meter sent a confirmed-service-error (tag 0x0E): `service`, `error_type`, `value`."""
+
+    def __init__(self, service, error_type, value):
+        DlmsError.__init__(self, 'confirmed-service-error: service %r, error %r, value %r'
+                           % (service, error_type, value))
+        self.service = service
+        self.error_type = error_type
+        self.value = value
+        self.code = (service, error_type, value)
+
+
+class FramingError(DlmsError):
+    """The reply was not a well-formed wrapper frame for this client, or the peer closed."""
+
+
+class ReplyProtectionError(DlmsError):
+    """A protected reply failed the harness's own check (gurux does not verify GCM tags of
+    authenticated+encrypted replies, and never checks the server invocation counter):
+    wrong tag, undecodable ciphered APDU, or a server IC that did not increase."""
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+def make_object(class_id, obis):
+    """A gurux COSEM object for `class_id` (1, 3, 8, 15, 64 by their own classes; any other
+    class id through gurux's object factory) with logical name `obis` ('a.b.c.d.e.f')."""
+    cls = _CLASSES.get(class_id)
+    if cls is not None:
+        return cls(obis)
+    obj = GXDLMSSecureClient.createObject(ObjectType(class_id))
+    obj.logicalName = obis
+    return obj
+
+
+def wrapper_frame(source, destination, apdu):
+    """IEC 62056-47 frame: 0x0001, source wPort, destination wPort, length, APDU (all BE u16)."""
+    apdu = bytes(apdu)
+    if len(apdu) > _MAX_WRAPPER_LENGTH:
+        raise ValueError('APDU too long for one wrapper frame')
+    return (_WRAPPER_VERSION.to_bytes(2, 'big') + source.to_bytes(2, 'big')
+            + destination.to_bytes(2, 'big') + len(apdu).to_bytes(2, 'big') + apdu)
+
+
+def split_wrapper_frame(frame):
+    """(version, source, destination, apdu) of one complete frame; FramingError if malformed."""
+    frame = bytes(frame)
+    if len(frame) < _WRAPPER_HEADER:
+        raise FramingError('frame shorter than the wrapper header')
+    length = int.from_bytes(frame[6:8], 'big')
+    if len(frame) != _WRAPPER_HEADER + length:
+        raise FramingError('wrapper length %d does not match %d bytes of APDU'
+                           % (length, len(frame) - _WRAPPER_HEADER))
+    return (int.from_bytes(frame[0:2], 'big'), int.from_bytes(frame[2:4], 'big'),
+            int.from_bytes(frame[4:6], 'big'), frame[_WRAPPER_HEADER:])
+
+
+def _ber_fields(aare):
+    """Top-level fields of an AARE/AARQ as {tag: content}; single-byte lengths and 0x81/0x82."""
+    fields = {}
+    if len(aare) < 2:
+        return fields
+    pos, end = _ber_length(aare, 1)
+    end = min(end + pos, len(aare))
+    while pos + 2 <= end:
+        tag = aare[pos]
+        start, n = _ber_length(aare, pos + 1)
+        fields[tag] = aare[start:start + n]
+        pos = start + n
+    return fields
+
+
+def _ber_length(buf, pos):
+    """(position after the length, length) of the BER length at buf[pos]."""
+    first = buf[pos]
+    if first < 0x80:
+        return pos + 1, first
+    count = first & 0x7F
+    return pos + 1 + count, int.from_bytes(buf[pos + 1:pos + 1 + count], 'big')
+
+
+def parse_aare_result(aare):
+    """(result, diagnostic_source, diagnostic) read from the raw AARE; values are None when a
+    field is missing. diagnostic_source is 'user' or 'provider'."""
+    fields = _ber_fields(bytes(aare))
+    result = diagnostic = source = None
+    res = fields.get(0xA2)
+    if res is not None and len(res) >= 3 and res[0] == 0x02:
+        result = int.from_bytes(res[2:2 + res[1]], 'big')
+    diag = fields.get(0xA3)
+    if diag is not None and len(diag) >= 5 and diag[0] in (0xA1, 0xA2):
+        source = 'user' if diag[0] == 0xA1 else 'provider'
+        diagnostic = int.from_bytes(diag[4:4 + diag[3]], 'big')
+    return result, source, diagnostic
+
+
+_GLO_REPLY_TAGS = (0x28, 0x2C, 0x2D, 0x2E, 0xCC, 0xCD, 0xCF)   # glo-initiateResponse ... action
+_GENERAL_GLO = 0xDB
+
+
+def _axdr_length(buf, pos):
+    first = buf[pos]
+    if first < 0x80:
+        return pos + 1, first
+    count = first & 0x7F
+    return pos + 1 + count, int.from_bytes(buf[pos + 1:pos + 1 + count], 'big')
+
+
+def unprotect_reply(apdu, system_title, block_cipher_key=DEMO_EK, authentication_key=DEMO_AK):
+    """Check and open a glo-xxx or general-glo-ciphering APDU independently of gurux (suite 0).
+    Returns (tag, sc, ic, plaintext); raises ReplyProtectionError on any mismatch."""
+    apdu = bytes(apdu)
+    try:
+        tag = apdu[0]
+        pos = 1
+        if tag == _GENERAL_GLO:
+            pos, n = _axdr_length(apdu, pos)
+            if n:
+                system_title = apdu[pos:pos + n]
+            pos += n
+        pos, n = _axdr_length(apdu, pos)
+        content = apdu[pos:pos + n]
+        if len(content) != n or n < 5:
+            raise ReplyProtectionError('ciphered APDU %02X is truncated' % tag)
+        sc = content[0]
+        iv = bytes(system_title) + content[1:5]
+        ic = int.from_bytes(content[1:5], 'big')
+    except IndexError:
+        raise ReplyProtectionError('ciphered APDU is truncated')
+    body = content[5:]
+    if sc & 0x10:
+        if len(body) < 12:
+            raise ReplyProtectionError('ciphered APDU has no room for a tag')
+        body, tag12 = body[:-12], body[-12:]
+    if sc & 0x20:
+        dec = Cipher(algorithms.AES(block_cipher_key),
+                     modes.CTR(iv + b'\x00\x00\x00\x02')).decryptor()
+        plain = dec.update(body) + dec.finalize()
+    else:
+        plain = body
+    if sc & 0x10:
+        gcm = AESGCM(block_cipher_key)
+        if sc & 0x20:
+            expect = gcm.encrypt(iv, plain, bytes([sc]) + authentication_key)[-16:-4]
+        else:
+            expect = gcm.encrypt(iv, b'', bytes([sc]) + authentication_key + plain)[:12]
+        if expect != tag12:
+            raise ReplyProtectionError('GCM tag of reply %02X (SC %02X, IC %d) is wrong'
+                                       % (tag, sc, ic))
+    return tag, sc, ic, plain
+
+
+# --- the session ---------------------------------------------------------------------------------
+
+class GuruxSession:
+    """One client association over the TCP wrapper, driven synchronously.
+
+    `authentication` is 'none', 'low' (password = LLS secret) or 'hls-gmac'. `ciphered=True`
+    uses the LN-with-ciphering context (application context 3) and protects every xDLMS APDU
+    with authentication+encryption (SC 0x30) under the global unicast key. `invocation_counter`
+    is the first client IC gurux will use; read it back with `.invocation_counter`.
+    `proposed_conformance` (24-bit value as on the wire, e.g. 0x007E1F) replaces gurux's default
+    proposal 0x401E5D; `ctos_challenge` (bytes) replaces gurux's random 16-byte HLS CtoS.
+    With `verify_replies` every glo-/general-glo-ciphered reply is checked by the harness itself
+    (GCM tag, and a strictly increasing server IC within this session): ReplyProtectionError.
+    """
+
+    def __init__(self, host, port, client_address, server_address=1, authentication='none',
+                 password=b'', ciphered=False, client_system_title=CLIENT_SYSTEM_TITLE,
+                 block_cipher_key=DEMO_EK, authentication_key=DEMO_AK, invocation_counter=1,
+                 max_pdu=1024, timeout=5, proposed_conformance=None, ctos_challenge=None,
+                 verify_replies=True):
+        if authentication not in _AUTHENTICATIONS:
+            raise ValueError('authentication must be one of %s' % sorted(_AUTHENTICATIONS))
+        self.host = host
+        self.port = port
+        self.client_address = client_address
+        self.server_address = server_address
+        self.authentication = authentication
+        self.ciphered = ciphered
+        self.timeout = timeout
+        self.sock = None
+        self.last_reply_raw = None      # APDU (no wrapper header) of the last frame received
+        self.last_request_raw = None    # APDU of the last frame sent
+        self.aare_raw = None
+        self.verify_replies = verify_replies
+        self.server_invocation_counters = []   # IC of every protected reply, in order
+        self._responding_ap_title = None
+        self._keys = (bytes(block_cipher_key), bytes(authentication_key))
+        self._rx = bytearray()
+        if isinstance(password, str):
+            password = password.encode()
+        client = GXDLMSSecureClient(True, client_address, server_address,
+                                    _AUTHENTICATIONS[authentication], password or None,
+                                    InterfaceType.WRAPPER)
+        client.maxReceivePDUSize = max_pdu
+        cipher = client.ciphering
+        cipher.systemTitle = bytes(client_system_title)
+        cipher.blockCipherKey = bytes(block_cipher_key)
+        cipher.authenticationKey = bytes(authentication_key)
+        cipher.invocationCounter = invocation_counter
+        cipher.security = Security.AUTHENTICATION_ENCRYPTION if ciphered else Security.NONE
+        if proposed_conformance is not None:
+            client.proposedConformance = _reverse24(proposed_conformance)
+        if ctos_challenge is not None:
+            client.ctoSChallenge = bytes(ctos_challenge)
+        self.client = client
+
+    # -- properties --
+
+    @property
+    def invocation_counter(self):
+        """The IC gurux will put in the next protected APDU (or HLS pass-3 f(StoC))."""
+        return self.client.ciphering.invocationCounter
+
+    @invocation_counter.setter
+    def invocation_counter(self, value):
+        self.client.ciphering.invocationCounter = value
+
+    @property
+    def server_system_title(self):
+        """The responding-AP-title of the last AARE (bytes), or None."""
+        st = self.client.settings.sourceSystemTitle
+        return bytes(st) if st else None
+
+    @property
+    def negotiated_conformance(self):
+        """Conformance from the InitiateResponse as the 24-bit wire value (bit 0 = 0x800000)."""
+        return _reverse24(int(self.client.settings.negotiatedConformance))
+
+    @property
+    def negotiated_max_pdu(self):
+        return self.client.settings.maxPduSize
+
+    # -- transport --
+
+    def connect(self):
+        self.sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._rx = bytearray()
+
+    def close(self):
+        if self.sock is not None:
+            try:
+                self.sock.close()
+            finally:
+                self.sock = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def send_frame(self, frame):
+        """Send bytes as they are (a whole wrapper frame, or deliberately broken bytes)."""
+        if self.sock is None:
+            raise FramingError('not connected')
+        frame = bytes(frame)
+        if len(frame) >= _WRAPPER_HEADER:
+            self.last_request_raw = frame[_WRAPPER_HEADER:]
+        self.sock.sendall(frame)
+
+    def recv_frame(self):
+        """One whole wrapper frame from the socket (raises socket.timeout / FramingError)."""
+        while True:
+            if len(self._rx) >= _WRAPPER_HEADER:
+                n = int.from_bytes(self._rx[6:8], 'big')
+                if len(self._rx) >= _WRAPPER_HEADER + n:
+                    frame = bytes(self._rx[:_WRAPPER_HEADER + n])
+                    del self._rx[:_WRAPPER_HEADER + n]
+                    version, source, dest, apdu = split_wrapper_frame(frame)
+                    if version != _WRAPPER_VERSION:
+                        raise FramingError('wrapper version %d' % version)
+                    if source != self.server_address or dest != self.client_address:
+                        raise FramingError('reply from wPort %d to wPort %d, expected %d -> %d'
+                                           % (source, dest, self.server_address,
+                                              self.client_address))
+                    self.last_reply_raw = apdu
+                    if self.verify_replies:
+                        self._verify_reply(apdu)
+                    return frame
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise FramingError('connection closed by peer')
+            self._rx += chunk
+
+    def _verify_reply(self, apdu):
+        if not apdu:
+            return
+        protected = None
+        if apdu[0] == 0x61:
+            fields = _ber_fields(apdu)
+            title = fields.get(0xA4)
+            if title is not None and len(title) >= 2:
+                self._responding_ap_title = title[2:]
+            ui = fields.get(0xBE)
+            if ui is not None and len(ui) > 2 and ui[0] == 0x04:
+                start, n = _ber_length(ui, 1)
+                if start < len(ui) and ui[start] in _GLO_REPLY_TAGS:
+                    protected = ui[start:start + n]
+        elif apdu[0] in _GLO_REPLY_TAGS or apdu[0] == _GENERAL_GLO:
+            protected = apdu
+        if protected is None:
+            return
+        title = self._responding_ap_title
+        if title is None and protected[0] != _GENERAL_GLO:
+            raise ReplyProtectionError('protected reply before any responding-AP-title')
+        tag, sc, ic, plain = unprotect_reply(protected, title or b'', *self._keys)
+        if self.server_invocation_counters and ic <= self.server_invocation_counters[-1]:
+            raise ReplyProtectionError('server invocation counter %d after %d'
+                                       % (ic, self.server_invocation_counters[-1]))
+        self.server_invocation_counters.append(ic)
+
+    def exchange_raw(self, apdu):
+        """Send one raw APDU in a wrapper frame from this client; return the raw reply APDU.
+        gurux's state is not touched (use it for replays and deliberately bad requests)."""
+        self.send_frame(wrapper_frame(self.client_address, self.server_address, apdu))
+        self.recv_frame()
+        return self.last_reply_raw
+
+    def _exchange(self, frames, reply=None):
+        """Send gurux-made frames one by one and feed every reply to gurux; follow
+        GET-with-datablock by asking for the next blocks. Returns the GXReplyData."""
+        if reply is None:
+            reply = GXReplyData()
+        if isinstance(frames, (bytes, bytearray)):
+            frames = [frames]
+        for frame in frames:
+            self._send_and_parse(frame, reply)
+        while reply.isMoreData():
+            self._send_and_parse(self.client.receiverReady(reply), reply)
+        return reply
+
+    def _send_and_parse(self, frame, reply):
+        self.send_frame(frame)
+        while True:
+            data = GXByteBuffer(self.recv_frame())
+            _raise_plain_error(self.last_reply_raw)
+            try:
+                complete = self.client.getData(data, reply, None)
+            except GXDLMSExceptionResponse as e:
+                raise ExceptionResponse(_int(e.exceptionStateError),
+                                        _int(e.exceptionServiceError), e.serviceErrorValue)
+            except GXDLMSConfirmedServiceError as e:
+                raise ConfirmedServiceError(_int(e.confirmedServiceError),
+                                            _int(e.serviceError), _int(e.serviceErrorValue))
+            if complete:
+                return
+
+    # -- association --
+
+    def associate(self):
+        """AARQ/AARE, then HLS pass 3/4 when the meter asked for it."""
+        reply = GXReplyData()
+        self._exchange(self.client.aarqRequest(), reply)
+        self.aare_raw = self.last_reply_raw
+        result, source, diagnostic = parse_aare_result(self.aare_raw)
+        if result is None:
+            raise FramingError('reply to the AARQ is not an AARE: %s' % self.aare_raw.hex())
+        if result != 0:
+            raise AssociationRejected(result, diagnostic, source, self.aare_raw)
+        try:
+            self.client.parseAareResponse(reply.data)
+        except GXDLMSConfirmedServiceError as e:
+            raise ConfirmedServiceError(_int(e.confirmedServiceError),
+                                        _int(e.serviceError), _int(e.serviceErrorValue))
+        except GXDLMSException as e:
+            raise AssociationRejected(_int(getattr(e, 'result', result)),
+                                      _int(getattr(e, 'diagnostic', diagnostic)),
+                                      source, self.aare_raw)
+        if self.client.isAuthenticationRequired:
+            self._hls_pass_3_and_4()
+
+    def _hls_pass_3_and_4(self):
+        reply = GXReplyData()
+        self._exchange(self.client.getApplicationAssociationRequest(), reply)
+        if reply.error:
+            raise HlsFailed('meter refused f(StoC)', _int(reply.error))
+        try:
+            self.client.parseApplicationAssociationResponse(reply.data)
+        except Exception as e:  # gurux raises a bare Exception on a wrong or missing f(CtoS)
+            raise HlsFailed('f(CtoS) missing or wrong: %s' % e)
+
+    def release(self):
+        """RLRQ (62 03 80 01 00, not protected) and wait for the RLRE; returns its raw bytes.
+        Returns None when gurux thinks there is no association to release."""
+        frames = self.client.releaseRequest()
+        if not frames:
+            return None
+        self._exchange(frames)
+        return self.last_reply_raw
+
+    # -- services --
+
+    def read(self, obj, attribute_index):
+        """GET attribute; returns the value as gurux decodes it for that object (also stored in
+        `obj`). DataAccessError carries the data-access-result."""
+        reply = self._exchange(self.client.read(obj, attribute_index))
+        if reply.error:
+            raise DataAccessError('get', _int(reply.error))
+        return self.client.updateValue(obj, attribute_index, reply.value)
+
+    def read_raw_value(self, obj, attribute_index):
+        """GET attribute; the value as gurux's generic A-XDR decoder returns it (no
+        object-specific conversion)."""
+        reply = self._exchange(self.client.read(obj, attribute_index))
+        if reply.error:
+            raise DataAccessError('get', _int(reply.error))
+        return reply.value
+
+    def write(self, obj, attribute_index, value=None, datatype=None):
+        """SET attribute. With `value` None the object's current value is sent (gurux's own
+        encoding for that attribute); otherwise `value` is encoded as `datatype` (a gurux
+        DataType; guessed from the Python value when None)."""
+        if value is None:
+            frames = self.client.write(obj, attribute_index)
+        else:
+            if datatype is None:
+                datatype = obj.getDataType(attribute_index)
+                if datatype == DataType.NONE:
+                    datatype = _GXCommon.getDLMSDataType(value)
+            frames = self.client._GXDLMSClient__write(obj.name, value, datatype,
+                                                      obj.objectType, attribute_index)
+        reply = self._exchange(frames)
+        if reply.error:
+            raise DataAccessError('set', _int(reply.error))
+
+    def method(self, obj, index, data=0, datatype=DataType.INT8):
+        """ACTION method `index` with parameter `data` of gurux DataType `datatype`; returns the
+        return parameters as gurux decodes them, or None."""
+        reply = self._exchange(self.client.method(obj, index, data, datatype))
+        if reply.error:
+            raise DataAccessError('action', _int(reply.error))
+        return reply.value
+
+
+def _raise_plain_error(apdu):
+    """exception-response (D8) and confirmed-service-error (0E) are parsed here, not by gurux,
+    which raises ValueError on codes its enums do not know."""
+    if len(apdu) >= 3 and apdu[0] == 0xD8:
+        value = int.from_bytes(apdu[3:7], 'big') if len(apdu) >= 7 else None
+        raise ExceptionResponse(apdu[1], apdu[2], value)
+    if len(apdu) >= 4 and apdu[0] == 0x0E:
+        raise ConfirmedServiceError(apdu[1], apdu[2], apdu[3])
+
+
+def _reverse24(v):
+    """gurux keeps conformance bits LSB-first (bit n of the BIT STRING = 1 << n); the wire
+    value read as a big-endian integer has bit n at 1 << (23 - n)."""
+    r = 0
+    for i in range(24):
+        if v & (1 << i):
+            r |= 1 << (23 - i)
+    return r
+
+
+def _int(v):
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return v

@@ -1,0 +1,427 @@
+# The server core driven by bytes, as a client would drive it. Runs under CPython and MicroPython.
+from binascii import unhexlify, hexlify
+from dlms import security, axdr
+from dlms.server import Server, AssociationConfig, InvocationCounter
+from dlms.server import MECH_LOWEST, MECH_LLS, MECH_HLS_GMAC, CTX_LN, CTX_LN_CIPHERED
+from dlms.cosem.base import READ, WRITE, AUTH_REQUEST, ENC_REQUEST, INVOKE, NO_ACCESS
+from dlms.cosem import Data, Register, Clock, AssociationLN, SecuritySetup
+from dlms import association as am
+
+
+def h(s):
+    return unhexlify(s.replace(' ', ''))
+
+
+EK = h('000102030405060708090A0B0C0D0E0F')
+AK = h('D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF')
+SERVER_ST = h('4D4D4D0000BC614E')
+CLIENT_ST = h('4D4D4D0000000001')
+CTOS = b'K56iVagY'
+STOC = b'P6wRJ21F'
+AE = AUTH_REQUEST | ENC_REQUEST
+N = NO_ACCESS
+R = READ
+
+PUBLIC_AARQ = h('601DA109060760857405080101BE10040E01000000065F1F0400007E1F04B0')
+LLS_AARQ = h('6036A1090607608574050801018A0207808B0760857405080201AC0A80083132333435363738'
+             'BE10040E01000000065F1F0400007E1F04B0')
+INITIATE_REQUEST = h('01000000065F1F0400007E1F04B0')
+RLRQ = h('6203800100')
+
+
+class Clockwork:
+    def __init__(self, t=1700000000):
+        self.t = t
+
+    def __call__(self):
+        return self.t
+
+
+def make_server(counter_start=0, persisted=None, rng_value=STOC):
+    now = Clockwork()
+    ldn = Data('0.0.42.0.0.255', axdr.octets(b'MMM0000012345678'))
+    clock = Clock('0.0.1.0.0.255', now)
+    energy = Register('1.0.1.8.0.255', axdr.u32(1234), 0, 30)
+    cur = AssociationLN('0.0.40.0.0.255')
+    ss = SecuritySetup('0.0.43.0.0.255', SERVER_ST, 3, 0)
+    aread = (R, R, R, R, R, R, N, R, R)
+    public = AssociationConfig(16, 'public', MECH_LOWEST, CTX_LN, objects=[
+        (ldn, (R, R), ()), (clock, (R,) * 9, (N,) * 6), (cur, aread, (N, N, N, N))])
+    reader = AssociationConfig(17, 'reader', MECH_LLS, CTX_LN, secret=b'12345678', objects=[
+        (ldn, (R, R), ()), (energy, (R, R, R), (N,)), (cur, aread, (N, N, N, N))])
+    mg = AssociationConfig(1, 'management', MECH_HLS_GMAC, CTX_LN_CIPHERED, security_setup=ss,
+                           require=AE, objects=[
+                               (ldn, (R | AE, R | AE), ()),
+                               (clock, (R | AE, READ | WRITE | AE) + (R | AE,) * 7,
+                                (N,) * 5 + (INVOKE | AE,)),
+                               (energy, (R | AE,) * 3, (N,)),
+                               (cur, tuple([m | AE if m else m for m in aread]),
+                                (INVOKE | AE, N, N, N)),
+                               (ss, (R | AE,) * 5, (N, N))])
+    counter = InvocationCounter(counter_start, persisted.append if persisted is not None else None,
+                                16)
+    srv = Server(SERVER_ST, security.Keys(EK, AK), [public, reader, mg],
+                 lambda n: rng_value[:n], counter, challenge_length=len(rng_value))
+    return srv, now
+
+
+def tlv(tag, body):
+    return bytes((tag, len(body))) + body
+
+
+def hls_aarq(client_ic=1, ctos=CTOS, st=CLIENT_ST, initiate=INITIATE_REQUEST, keys=None,
+             mechanism=5, context=3):
+    keys = keys or security.Keys(EK, AK)
+    content = security.protect(keys, 0x30, st, client_ic, initiate)
+    glo = security.wrap(security.KIND_GLO, None, content, 0x01)
+    body = (tlv(0xA1, h('060760857405080101')[:-1] + bytes((context,))) +
+            tlv(0xA6, tlv(0x04, st)) + h('8A020780') +
+            tlv(0x8B, h('60857405080200')[:-1] + bytes((mechanism,))) +
+            tlv(0xAC, tlv(0x80, ctos)) + tlv(0xBE, tlv(0x04, glo)))
+    return tlv(0x60, body)
+
+
+def get_request(class_id, ln, attr, iid=0xC1):
+    return bytes((0xC0, 0x01, iid, class_id >> 8, class_id & 0xFF)) + ln + bytes((attr, 0))
+
+
+def glo(apdu, ic, st=CLIENT_ST, sc=0x30, keys=None):
+    content = security.protect(keys or security.Keys(EK, AK), sc, st, ic, apdu)
+    return security.wrap(security.KIND_GLO, None, content, apdu[0])
+
+
+def unglo(apdu, st=SERVER_ST):
+    env = security.unwrap(apdu)
+    return security.unprotect(security.Keys(EK, AK), st, env[3])[2]
+
+
+def field(aare, tag):
+    # walk the top-level BER fields of an AARE
+    pos = 2
+    while pos < len(aare):
+        t, n = aare[pos], aare[pos + 1]
+        if t == tag:
+            return aare[pos + 2:pos + 2 + n]
+        pos += 2 + n
+    return None
+
+
+def aare_result(aare):
+    return field(aare, 0xA2)[-1], field(aare, 0xA3)[-1]
+
+
+LDN = h('00002A0000FF')
+CLOCK = h('0000010000FF')
+ENERGY = h('0100010800FF')
+CURRENT = h('0000280000FF')
+
+
+def hls_associate(srv):
+    s = srv.session(1)
+    aare = s.handle(hls_aarq())
+    assert aare_result(aare) == (0, 14)
+    assert field(aare, 0xAA) == tlv(0x80, STOC)
+    assert field(aare, 0xA4) == tlv(0x04, SERVER_ST)
+    assert s.assoc.state == am.PENDING
+    return s, aare
+
+
+# ---- public and LLS ----
+
+def test_public_association_reads_logical_device_name():
+    srv, _ = make_server()
+    s = srv.session(16)
+    aare = s.handle(PUBLIC_AARQ)
+    assert aare_result(aare) == (0, 0)
+    assert field(aare, 0xBE)[2] == 0x08
+    r = s.handle(get_request(1, LDN, 2))
+    assert r == h('C401C100') + axdr.to_bytes(axdr.octets(b'MMM0000012345678'))
+
+
+def test_public_association_negotiates_conformance_and_pdu():
+    srv, _ = make_server()
+    s = srv.session(16)
+    aare = s.handle(PUBLIC_AARQ)
+    ui = field(aare, 0xBE)
+    # 04 LL 08 00 06 5F1F04 00 <conf 3> <pdu 2> 0007
+    init = ui[2:]
+    assert init[0] == 0x08 and init[2] == 6
+    conf = int.from_bytes(init[7:10], 'big')
+    assert conf == 0x007E1F & 0x401219
+    assert int.from_bytes(init[10:12], 'big') == 1024
+    assert s.client_max_pdu == 1200
+
+
+def test_public_association_cannot_read_energy():
+    srv, _ = make_server()
+    s = srv.session(16)
+    s.handle(PUBLIC_AARQ)
+    assert s.handle(get_request(3, ENERGY, 2)) == h('C401C10104')   # object-undefined
+
+
+def test_secret_is_never_readable():
+    srv, _ = make_server()
+    s = srv.session(17)
+    s.handle(LLS_AARQ)
+    assert s.handle(get_request(15, CURRENT, 7)) == h('C401C10103')  # read-write-denied
+
+
+def test_get_before_association_is_refused():
+    srv, _ = make_server()
+    s = srv.session(16)
+    assert s.handle(get_request(1, LDN, 2)) == h('D80101')
+
+
+def test_lls_wrong_password_is_rejected_with_authentication_failure():
+    srv, _ = make_server()
+    s = srv.session(17)
+    bad = LLS_AARQ.replace(b'12345678', b'12345679')
+    aare = s.handle(bad)
+    assert aare_result(aare) == (1, 13)
+    assert s.assoc.state == am.NON_ASSOCIATED
+    assert srv.events[-1][0] == 'authentication-failed'
+
+
+def test_lls_reader_reads_energy_and_releases():
+    srv, _ = make_server()
+    s = srv.session(17)
+    assert aare_result(s.handle(LLS_AARQ)) == (0, 0)
+    assert s.handle(get_request(3, ENERGY, 2)) == h('C401C10006000004D2')
+    assert s.handle(get_request(3, ENERGY, 3)) == h('C401C10002020F00161E')
+    assert s.handle(RLRQ)[0] == 0x63
+    assert s.assoc.state == am.NON_ASSOCIATED
+
+
+def test_lls_without_mechanism_is_rejected_mechanism_required():
+    srv, _ = make_server()
+    s = srv.session(17)
+    assert aare_result(s.handle(PUBLIC_AARQ)) == (1, 12)
+
+
+def test_wrong_application_context_is_rejected():
+    srv, _ = make_server()
+    s = srv.session(16)
+    aarq = bytearray(PUBLIC_AARQ)
+    aarq[12] = 3          # LN with ciphering, not offered to the public client
+    assert aare_result(s.handle(bytes(aarq))) == (1, 2)
+
+
+def test_dlms_version_too_low_is_rejected_with_initiate_error():
+    srv, _ = make_server()
+    s = srv.session(16)
+    aarq = PUBLIC_AARQ.replace(h('0000065F1F'), h('0000055F1F'))
+    aare = s.handle(aarq)
+    assert aare_result(aare) == (1, 1)
+    assert field(aare, 0xBE) == h('04040E010601')
+
+
+def test_pdu_size_too_short_is_rejected():
+    srv, _ = make_server()
+    s = srv.session(16)
+    aarq = PUBLIC_AARQ.replace(h('04B0'), h('0020'))
+    assert field(s.handle(aarq), 0xBE) == h('04040E010603')
+
+
+def test_unknown_client_sap_is_rejected():
+    srv, _ = make_server()
+    assert aare_result(srv.session(99).handle(PUBLIC_AARQ)) == (1, 1)
+
+
+# ---- HLS-GMAC with the Green Book example ----
+
+def test_hls_gmac_four_pass_matches_green_book():
+    srv, _ = make_server(counter_start=0x01234566)
+    s, aare = hls_associate(srv)
+    # the glo-initiateResponse is protected with the server title and the first server IC
+    ui = field(aare, 0xBE)[2:]
+    assert ui[0] == 0x28 and ui[2] == 0x30 and ui[3:7] == h('01234566')
+    assert unglo(ui)[0] == 0x08
+    req = h('CB3130000000021BD9313E587760BEEB56BD5C06DDEA677FC3114E5B63EC4E3647DE0897'
+            '9765A1864AC0DB498ED2B8DEB8C9C1')
+    assert unglo(req, CLIENT_ST) == h('C301C1000F0000280000FF0101091110000000011A52FE7DD3E727'
+                                      '48973C1E28')
+    resp = s.handle(req)
+    assert resp == h('CF2A30012345688F7F56F922BDF2512822671E99F4481A266352C679A2416DF10F59'
+                     '5AC6A91BD89B0BE63BEA')
+    assert unglo(resp) == h('C701C100010009111001234567FE1466AFB3DBCD4F9389E2B7')
+    assert s.assoc.state == am.ASSOCIATED
+
+
+def test_replayed_invocation_counter_is_rejected():
+    srv, _ = make_server(counter_start=0x01234566)
+    s, _ = hls_associate(srv)
+    req = h('CB3130000000021BD9313E587760BEEB56BD5C06DDEA677FC3114E5B63EC4E3647DE0897'
+            '9765A1864AC0DB498ED2B8DEB8C9C1')
+    s.handle(req)
+    before = srv.counter.value
+    assert s.handle(req) == h('D8010600000003')
+    assert srv.counter.value == before
+    assert srv.events[-1][0] == 'invocation-counter-replay'
+    assert s.assoc.state == am.ASSOCIATED
+
+
+def test_wrong_f_stoc_leaves_association_not_associated():
+    srv, _ = make_server()
+    s, _ = hls_associate(srv)
+    bad = h('C301C1000F0000280000FF0101091110000000011A52FE7DD3E72748973C1E29')
+    resp = unglo(s.handle(glo(bad, 2)))
+    assert resp == h('C701C10300')
+    assert s.assoc.state == am.NON_ASSOCIATED
+    assert s.handle(glo(get_request(1, LDN, 2), 3)) == h('D80101')
+
+
+def test_get_in_pending_state_is_refused():
+    srv, _ = make_server()
+    s, _ = hls_associate(srv)
+    assert s.handle(glo(get_request(1, LDN, 2), 2)) == h('D80101')
+    assert s.assoc.state == am.PENDING
+
+
+def associated_management(srv):
+    s, _ = hls_associate(srv)
+    fstoc = security.hls_gmac(security.Keys(EK, AK), CLIENT_ST, 2, STOC)
+    act = h('C301C1000F0000280000FF010109') + bytes((len(fstoc),)) + fstoc
+    r = unglo(s.handle(glo(act, 2)))
+    assert r[:5] == h('C701C10001'), hexlify(r)
+    return s
+
+
+def test_management_reads_and_sets_clock_encrypted():
+    srv, now = make_server()
+    s = associated_management(srv)
+    r = unglo(s.handle(glo(get_request(8, CLOCK, 2), 3)))
+    assert r[:6] == h('C401C100090C')
+    from dlms.cosem.clock import encode_datetime, decode_datetime
+    target = 1800000000
+    val = axdr.to_bytes(axdr.octets(encode_datetime(target)))
+    setreq = h('C101C100080000010000FF0200') + val
+    assert unglo(s.handle(glo(setreq, 4))) == h('C501C100')
+    r = unglo(s.handle(glo(get_request(8, CLOCK, 2), 5)))
+    assert decode_datetime(r[6:18]) == target
+
+
+def test_unprotected_request_in_management_association_is_denied():
+    srv, _ = make_server()
+    s = associated_management(srv)
+    assert s.handle(get_request(1, LDN, 2)) == h('C401C10103')
+
+
+def test_authenticated_only_request_in_management_association_is_denied():
+    srv, _ = make_server()
+    s = associated_management(srv)
+    r = s.handle(glo(get_request(1, LDN, 2), 3, sc=0x10))
+    env = security.unwrap(r)
+    sc, ic, plain = security.unprotect(security.Keys(EK, AK), SERVER_ST, env[3])
+    assert sc == 0x10 and plain == h('C401C10103')
+
+
+def test_tampered_tag_is_deciphering_error_and_changes_nothing():
+    srv, _ = make_server()
+    s = associated_management(srv)
+    bad = bytearray(glo(get_request(1, LDN, 2), 3))
+    bad[-1] ^= 1
+    assert s.handle(bytes(bad)) == h('D80105')
+    # the counter value 3 was not consumed by the forgery
+    assert unglo(s.handle(glo(get_request(1, LDN, 2), 3)))[:4] == h('C401C100')
+
+
+def test_general_glo_ciphering_is_answered_in_kind():
+    srv, _ = make_server()
+    s = associated_management(srv)
+    content = security.protect(security.Keys(EK, AK), 0x30, CLIENT_ST, 3, get_request(1, LDN, 2))
+    req = security.wrap(security.KIND_GENERAL_GLO, CLIENT_ST, content, 0xC0)
+    resp = s.handle(req)
+    assert resp[0] == 0xDB and resp[2:10] == SERVER_ST
+    env = security.unwrap(resp)
+    assert security.unprotect(security.Keys(EK, AK), SERVER_ST, env[3])[2][:4] == h('C401C100')
+
+
+def test_hls_with_wrong_authentication_key_fails():
+    srv, _ = make_server()
+    s, _ = hls_associate(srv)
+    wrong = security.Keys(EK, h('00' * 16))
+    fstoc = security.hls_gmac(wrong, CLIENT_ST, 2, STOC)
+    act = h('C301C1000F0000280000FF010109') + bytes((len(fstoc),)) + fstoc
+    assert unglo(s.handle(glo(act, 2))) == h('C701C10300')
+    assert s.assoc.state == am.NON_ASSOCIATED
+
+
+def test_aarq_ciphered_with_wrong_key_is_rejected():
+    srv, _ = make_server()
+    s = srv.session(1)
+    aare = s.handle(hls_aarq(keys=security.Keys(h('FF' * 16), AK)))
+    assert aare_result(aare) == (1, 1)
+    assert s.assoc.state == am.NON_ASSOCIATED
+
+
+def test_object_list_goes_by_block_transfer_with_small_pdu():
+    srv, _ = make_server()
+    s = srv.session(16)
+    aarq = PUBLIC_AARQ.replace(h('04B0'), h('0040'))      # client accepts 64-byte APDUs
+    s.handle(aarq)
+    r = s.handle(get_request(15, CURRENT, 2))
+    raw = b''
+    block = 1
+    while True:
+        assert r[:4] == h('C402C1') + r[3:4] and len(r) <= 64
+        last = r[3]
+        assert int.from_bytes(r[4:8], 'big') == block
+        assert r[8] == 0
+        n, pos = axdr.decode_length(r, 9)
+        raw += r[pos:pos + n]
+        if last:
+            break
+        r = s.handle(bytes((0xC0, 0x02, 0xC1)) + block.to_bytes(4, 'big'))
+        block += 1
+    assert block > 2
+    v, _ = axdr.decode(raw)
+    assert v[0] == axdr.ARRAY and len(v[1]) == 3
+
+
+def test_get_next_without_long_get_is_answered():
+    srv, _ = make_server()
+    s = srv.session(16)
+    s.handle(PUBLIC_AARQ)
+    assert s.handle(h('C002C100000001')) == h('C402C101000000010110')
+
+
+def test_server_invocation_counter_is_reserved_before_use():
+    persisted = []
+    srv, _ = make_server(counter_start=100, persisted=persisted)
+    associated_management(srv)
+    assert persisted and persisted[0] == 116
+    assert srv.counter.value <= persisted[-1]
+
+
+def test_release_with_ciphered_initiate_is_answered_in_kind():
+    srv, _ = make_server()
+    s = associated_management(srv)
+    glo_init = security.wrap(security.KIND_GLO, None, security.protect(
+        security.Keys(EK, AK), 0x30, CLIENT_ST, 9, INITIATE_REQUEST), 0x01)
+    rlrq = tlv(0x62, h('800100') + tlv(0xBE, tlv(0x04, glo_init)))
+    rlre = s.handle(rlrq)
+    assert rlre[0] == 0x63
+    ui = field(rlre, 0xBE)[2:]
+    assert ui[0] == 0x28 and unglo(ui)[0] == 0x08
+    assert s.assoc.state == am.NON_ASSOCIATED
+
+
+def test_garbage_never_raises_and_session_keeps_serving():
+    srv, _ = make_server()
+    s = srv.session(16)
+    seed = 12345
+    for i in range(300):
+        seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF
+        n = seed % 40
+        b = bytearray()
+        for j in range(n):
+            seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF
+            b.append(seed & 0xFF)
+        if b:
+            b[0] = (0x60, 0x62, 0xC0, 0xC1, 0xC3, 0xC8, 0xDB, 0x01)[i % 8]
+        s.handle(bytes(b))
+        s.handle(PUBLIC_AARQ[:i % len(PUBLIC_AARQ)])
+    s = srv.session(16)
+    assert aare_result(s.handle(PUBLIC_AARQ)) == (0, 0)
+    assert s.handle(get_request(1, LDN, 2))[:4] == h('C401C100')
+    assert not [e for e in srv.events if e[0] == 'internal-error']

@@ -1,0 +1,108 @@
+"""Start and stop the virtual meter (firmware/ on the MicroPython unix port) from host code.
+
+Used by the interop tests, the benchmark and anyone scripting the virtual meter:
+
+    with VirtualMeter() as vm:
+        ... connect to ('127.0.0.1', vm.port) ...
+"""
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MICROPYTHON = os.path.join(ROOT, '.venv', 'bin', 'micropython')
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class VirtualMeter:
+    def __init__(self, port=None, state_dir=None, heap=None, config=None, extra_args=()):
+        self.port = port or free_port()
+        self._tmp = None
+        if state_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix='meter-state-')
+            state_dir = os.path.join(self._tmp.name, 'state')
+        self.state_dir = state_dir
+        self.heap = heap
+        self.config = config
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.lines = []
+        self._ready = threading.Event()
+
+    def command(self):
+        cmd = [MICROPYTHON]
+        if self.heap:
+            cmd += ['-X', 'heapsize=%s' % self.heap]
+        cmd += [os.path.join(ROOT, 'firmware', 'main.py'), '--wrapper-port', str(self.port),
+                '--state', self.state_dir]
+        if self.config:
+            cmd += ['--config', self.config]
+        return cmd + self.extra_args
+
+    def start(self, timeout=30):
+        env = dict(os.environ)
+        # MICROPYPATH replaces the default path: keep '.frozen' (asyncio lives there)
+        env['MICROPYPATH'] = os.pathsep.join(
+            ['.frozen'] + [os.path.join(ROOT, d) for d in ('lib', 'firmware', 'boards/host')])
+        self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        threading.Thread(target=self._pump, daemon=True).start()
+        if not self._ready.wait(timeout):
+            self.stop()
+            raise RuntimeError('virtual meter did not start:\n' + self.output())
+        if self.proc.poll() is not None:
+            raise RuntimeError('virtual meter exited:\n' + self.output())
+        return self
+
+    def _pump(self):
+        for raw in self.proc.stdout:
+            line = raw.decode('utf-8', 'replace').rstrip('\n')
+            self.lines.append(line)
+            if line.endswith('ready'):
+                self._ready.set()
+        self._ready.set()
+
+    def output(self):
+        return '\n'.join(self.lines)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+if __name__ == '__main__':
+    with VirtualMeter(port=int(sys.argv[1]) if len(sys.argv) > 1 else None) as vm:
+        print('\n'.join(vm.lines))
+        try:
+            while vm.alive():
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
