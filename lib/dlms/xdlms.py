@@ -125,7 +125,7 @@ INITIATE_ERROR_INCOMPATIBLE_CONFORMANCE = const(2)
 INITIATE_ERROR_PDU_SIZE_TOO_SHORT = const(3)
 INITIATE_ERROR_REFUSED_BY_VDE_HANDLER = const(4)
 
-# ---------------------------------------------------------------- Data-Access-Result / Action-Result
+# ------------------------------------------------------- Data-Access-Result / Action-Result
 # Shared numbering; names without a service word serve both.
 SUCCESS = const(0)
 HARDWARE_FAULT = const(1)

@@ -1,7 +1,7 @@
 # xDLMS APDUs: InitiateRequest/Response (shared/reference/dlms-security.md §2.2, §2.3, §7.2,
-# §7.5), the get-request of §7, the HLS pass-3/4 ACTION vectors of §4.1 and §7.3, the key-transfer
-# ACTION
-# of §7.4, GET/SET/ACTION response layouts, exception-response, and malformed input.
+# §7.5), the get-request of §7, the HLS pass-3/4 ACTION vectors of §4.1 and §7.3, the
+# key-transfer ACTION of §7.4, GET/SET/ACTION response layouts, exception-response, and
+# malformed input.
 from binascii import unhexlify
 
 from dlms import axdr, xdlms
