@@ -43,6 +43,7 @@ _INVOCATION_COUNTER_ERROR = const(6)
 # AARE
 _ACCEPTED = const(0)
 _REJECTED_PERMANENT = const(1)
+_REJECTED_TRANSIENT = const(2)
 _USER = const(1)
 _PROVIDER = const(2)
 DIAG_NULL = const(0)
@@ -70,6 +71,7 @@ EV_DECIPHERING = 'deciphering-failed'
 EV_REPLAY = 'invocation-counter-replay'
 EV_MALFORMED = 'malformed-request'
 EV_INTERNAL = 'internal-error'
+EV_LOCKOUT = 'lockout-started'
 
 _MAX_U32 = 0xFFFFFFFF
 
@@ -146,7 +148,7 @@ class AssociationConfig:
 class Server:
     def __init__(self, system_title, keys, associations, rng, counter, max_pdu=1024,
                  conformance=SUPPORTED_CONFORMANCE, client_counters=None, on_event=None,
-                 challenge_length=16):
+                 challenge_length=16, lockout=None):
         if len(system_title) != 8:
             raise ValueError('system title')
         self.system_title = bytes(system_title)
@@ -161,7 +163,23 @@ class Server:
         self.client_counters = client_counters if client_counters is not None else ClientCounters()
         self.on_event = on_event
         self.challenge_length = challenge_length   # StoC bytes (8..64)
+        self.lockout = lockout            # dlms.lockout.Lockout, or None
+        if lockout is not None:
+            lockout.on_change = self._lockout_changed
         self.events = []                  # the most recent security events, for tests and logs
+
+    def _lockout_changed(self, sap, what, seconds):
+        if what == 'started':
+            self.event(EV_LOCKOUT, sap, '%d s' % seconds)
+
+    def auth_failed(self, sap, detail):
+        self.event(EV_AUTH_FAILED, sap, detail)
+        if self.lockout is not None:
+            self.lockout.failure(sap)
+
+    def auth_succeeded(self, sap):
+        if self.lockout is not None:
+            self.lockout.success(sap)
 
     def session(self, client_sap, server_sap=1):
         return Session(self, client_sap, server_sap)
@@ -236,12 +254,13 @@ class Session:
         if keys is None or not security.hls_gmac_verify(keys, self.client_system_title, blob,
                                                          self._stoc):
             self.assoc.event(am.HLS_FAILED)
-            self.server.event(EV_AUTH_FAILED, self.client_sap, 'hls pass 3')
+            self.server.auth_failed(self.client_sap, 'hls pass 3')
             return None
         reply = security.hls_gmac(keys, self.server.system_title, self.server.counter.next(),
                                   self._ctos)
         self.assoc.event(am.HLS_PASSED)
         self._stoc = None
+        self.server.auth_succeeded(self.client_sap)
         return reply
 
     # ---- transport side ----
@@ -343,6 +362,10 @@ class Session:
                      (cb.ENC_REQUEST if sc & security.SC_ENC else 0)
         overhead = _CIPHER_OVERHEAD + (9 if env[2] is not None else 0)
         resp = self._service(inner, protection, overhead)
+        # answer in the form the request came in, with at least what the policy requires
+        req = self.cfg.require
+        sc |= (security.SC_AUTH if req & cb.AUTH_RESPONSE else 0) | \
+            (security.SC_ENC if req & cb.ENC_RESPONSE else 0)
         try:
             return self._protect(env[0], keys, sc, resp)
         except security.SecurityError:
@@ -500,7 +523,7 @@ class Session:
                                self.server.system_title if title else None,
                                mechanism, auth_value, user_information)
 
-    def _reject(self, diag, user_information=None, source=_USER):
+    def _reject(self, diag, user_information=None, source=_USER, result=_REJECTED_PERMANENT):
         was = self.assoc.state
         self.assoc.event(am.AARQ_REJECTED)
         cfg_ctx = self.cfg.context_id if self.cfg is not None else CTX_LN
@@ -508,7 +531,7 @@ class Session:
             self._clear()
         ctx = self.context_id
         self.context_id = cfg_ctx
-        aare = self._aare(_REJECTED_PERMANENT, diag, source, user_information)
+        aare = self._aare(result, diag, source, user_information)
         self.context_id = ctx
         return aare
 
@@ -521,6 +544,10 @@ class Session:
         cfg = self.cfg
         if cfg is None or self.assoc.state == am.ASSOCIATED:
             return self._reject(DIAG_NO_REASON)
+        lockout = self.server.lockout
+        if lockout is not None and lockout.remaining(self.client_sap) > 0:
+            # locked out after repeated authentication failures: try again later
+            return self._reject(DIAG_NO_REASON, result=_REJECTED_TRANSIENT)
         if aarq.context_id != cfg.context_id:
             return self._reject(DIAG_CONTEXT_NOT_SUPPORTED)
         ciphered = cfg.context_id == CTX_LN_CIPHERED
@@ -556,6 +583,8 @@ class Session:
             r = self._decipher(env)
             if isinstance(r, bytes):
                 self.client_system_title = None
+                if r[2] == _DECIPHERING_ERROR:    # wrong keys count as failed authentication
+                    self.server.auth_failed(self.client_sap, 'aarq deciphering')
                 return self._reject(DIAG_NO_REASON)
             _, sc, init = r
             if init[0] != 0x01:
@@ -595,12 +624,12 @@ class Session:
         if cfg.mechanism == MECH_LLS:
             secret = cfg.secret or b''
             if aarq.auth_value is None or not ct_equal(aarq.auth_value, secret):
-                self.server.event(EV_AUTH_FAILED, self.client_sap, 'lls')
+                self.server.auth_failed(self.client_sap, 'lls')
                 return self._reject(DIAG_AUTHENTICATION_FAILURE)
         elif cfg.mechanism == MECH_HLS_GMAC:
             ctos = aarq.auth_value
             if ctos is None or not 8 <= len(ctos) <= 64 or keys is None:
-                self.server.event(EV_AUTH_FAILED, self.client_sap, 'hls challenge')
+                self.server.auth_failed(self.client_sap, 'hls challenge')
                 return self._reject(DIAG_AUTHENTICATION_FAILURE)
         # accepted
         self._clear()
@@ -621,6 +650,8 @@ class Session:
             return self._aare(_ACCEPTED, DIAG_AUTHENTICATION_REQUIRED, _USER, resp,
                               MECH_HLS_GMAC, self._stoc, title)
         self.assoc.event(am.AARQ_ACCEPTED)
+        if cfg.mechanism != MECH_LOWEST:
+            self.server.auth_succeeded(self.client_sap)
         return self._aare(_ACCEPTED, DIAG_NULL, _USER, resp, None, None, title)
 
     def _rlrq(self, apdu):

@@ -425,3 +425,38 @@ def test_garbage_never_raises_and_session_keeps_serving():
     assert aare_result(s.handle(PUBLIC_AARQ)) == (0, 0)
     assert s.handle(get_request(1, LDN, 2))[:4] == h('C401C100')
     assert not [e for e in srv.events if e[0] == 'internal-error']
+
+
+# ---- lockout ----
+
+def test_repeated_wrong_passwords_lock_the_client_sap_out_until_the_backoff_ends():
+    from dlms.lockout import Lockout
+    srv, now = make_server()
+    srv.lockout = Lockout(now, max_failures=3, base=30, cap=120)
+    srv.lockout.on_change = srv._lockout_changed
+    bad = LLS_AARQ.replace(b'12345678', b'00000000')
+    for i in range(3):
+        assert aare_result(srv.session(17).handle(bad)) == (1, 13)
+    assert srv.events[-1][0] == 'lockout-started'
+    # even the right password is refused (rejected-transient) while locked out
+    assert aare_result(srv.session(17).handle(LLS_AARQ)) == (2, 1)
+    # other client SAPs are not affected
+    assert aare_result(srv.session(16).handle(PUBLIC_AARQ)) == (0, 0)
+    now.t += 31
+    assert aare_result(srv.session(17).handle(LLS_AARQ)) == (0, 0)
+    # the success reset the count: two more failures do not lock out again
+    for i in range(2):
+        srv.session(17).handle(bad)
+    assert aare_result(srv.session(17).handle(LLS_AARQ)) == (0, 0)
+
+
+def test_failed_hls_pass_3_counts_towards_lockout():
+    from dlms.lockout import Lockout
+    srv, now = make_server()
+    srv.lockout = Lockout(now, max_failures=2, base=30)
+    for ic in (1, 10):
+        s = srv.session(1)
+        assert aare_result(s.handle(hls_aarq(client_ic=ic))) == (0, 14)
+        bad = h('C301C1000F0000280000FF0101091110000000011A52FE7DD3E72748973C1E29')
+        s.handle(glo(bad, ic + 1))
+    assert aare_result(srv.session(1).handle(hls_aarq(client_ic=20))) == (2, 1)
