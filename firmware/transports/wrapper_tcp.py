@@ -4,6 +4,8 @@ import asyncio
 from dlms import wrapper
 
 _MAX_SESSIONS_PER_CONNECTION = 4
+# exception-response: service-not-allowed, pdu-too-long
+PDU_TOO_LONG = b'\xd8\x01\x04'
 
 
 async def _serve_connection(server, server_wport, reader, writer, log):
@@ -22,6 +24,10 @@ async def _serve_connection(server, server_wport, reader, writer, log):
                 src, dst, apdu = frame
                 if dst != server_wport:
                     continue            # not our logical device: no reply
+                if apdu is None:        # longer than the meter accepts: skipped unread
+                    writer.write(wrapper.encode(dst, src, PDU_TOO_LONG))
+                    await writer.drain()
+                    continue
                 session = sessions.get(src)
                 if session is None:
                     if len(sessions) >= _MAX_SESSIONS_PER_CONNECTION:

@@ -31,21 +31,33 @@ def encode(source, dest, apdu):
 class WrapperDecoder:
     """Feed bytes from the stream; take whole (source, dest, apdu) frames out.
 
-    A wrong version or a length above max_apdu is unrecoverable on a stream: `next()` raises
-    WrapperError and the transport closes the connection."""
+    A frame whose length exceeds max_apdu is skipped without being stored and comes out as
+    (source, dest, None), so the transport can answer it (exception-response pdu-too-long).
+    A wrong version cannot be resynchronised on a stream: `next()` raises WrapperError and the
+    transport closes the connection."""
 
     def __init__(self, max_apdu=2048):
         self.max_apdu = max_apdu
         self._buf = bytearray()
+        self._skip = 0          # bytes of an oversized frame still to discard
+        self._skipped = None    # (source, dest) of the oversized frame being discarded
 
     def feed(self, data):
+        if self._skip:
+            n = min(self._skip, len(data))
+            self._skip -= n
+            data = data[n:]
         self._buf.extend(data)
-        if len(self._buf) > _HEADER + self.max_apdu + _HEADER:
-            # more than one whole frame queued is fine, but never unbounded
-            if len(self._buf) > 4 * (self.max_apdu + _HEADER):
-                raise WrapperError('input backlog too large')
+        if len(self._buf) > 4 * (self.max_apdu + _HEADER):
+            raise WrapperError('input backlog too large')
 
     def next(self):
+        if self._skipped is not None:
+            if self._skip:
+                return None
+            frame = (self._skipped[0], self._skipped[1], None)
+            self._skipped = None
+            return frame
         buf = self._buf
         if len(buf) < _HEADER:
             return None
@@ -53,12 +65,19 @@ class WrapperDecoder:
         if version != _VERSION:
             raise WrapperError('wrapper version')
         n = (buf[6] << 8) | buf[7]
-        if n > self.max_apdu:
-            raise WrapperError('apdu too long')
-        if len(buf) < _HEADER + n:
-            return None
         source = (buf[2] << 8) | buf[3]
         dest = (buf[4] << 8) | buf[5]
+        if n > self.max_apdu:
+            have = len(buf) - _HEADER
+            if have >= n:
+                self._buf = buf[_HEADER + n:]
+                return (source, dest, None)
+            self._skip = n - have
+            self._buf = bytearray()
+            self._skipped = (source, dest)
+            return None
+        if len(buf) < _HEADER + n:
+            return None
         apdu = bytes(buf[_HEADER:_HEADER + n])
         self._buf = buf[_HEADER + n:]
         return (source, dest, apdu)
