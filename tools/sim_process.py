@@ -4,8 +4,12 @@ Used by the interop tests, the benchmark and anyone scripting the virtual meter:
 
     with VirtualMeter() as vm:
         ... connect to ('127.0.0.1', vm.port) ...
+
+    with VirtualMeter(hdlc_port=True, optical_pty=True, rs485_pty=True) as vm:
+        ... HDLC over TCP on vm.hdlc_port, serial devices vm.optical_pty and vm.rs485_pty ...
 """
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -25,9 +29,21 @@ def free_port():
     return port
 
 
+_PTY_LINE = re.compile(r'\[meter\] (optical|rs485): pseudo-terminal (\S+)')
+
+
 class VirtualMeter:
-    def __init__(self, port=None, state_dir=None, heap=None, config=None, extra_args=()):
+    """`hdlc_port`: True (a free port) or a port number for HDLC over TCP (--hdlc-port), None for
+    none. `optical_pty` / `rs485_pty`: ask for those pseudo-terminals; their paths, printed by
+    the meter at start, are in `optical_pty` / `rs485_pty` after start() (else None)."""
+
+    def __init__(self, port=None, state_dir=None, heap=None, config=None, extra_args=(),
+                 hdlc_port=None, optical_pty=False, rs485_pty=False):
         self.port = port or free_port()
+        self.hdlc_port = free_port() if hdlc_port is True else hdlc_port
+        self._want_ptys = (('optical', optical_pty), ('rs485', rs485_pty))
+        self.optical_pty = None
+        self.rs485_pty = None
         self._tmp = None
         if state_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix='meter-state-')
@@ -48,6 +64,11 @@ class VirtualMeter:
                 '--state', self.state_dir]
         if self.config:
             cmd += ['--config', self.config]
+        if self.hdlc_port:
+            cmd += ['--hdlc-port', str(self.hdlc_port)]
+        for name, wanted in self._want_ptys:
+            if wanted:
+                cmd.append('--%s-pty' % name)
         return cmd + self.extra_args
 
     def start(self, timeout=30):
@@ -69,6 +90,9 @@ class VirtualMeter:
         for raw in self.proc.stdout:
             line = raw.decode('utf-8', 'replace').rstrip('\n')
             self.lines.append(line)
+            m = _PTY_LINE.match(line)
+            if m:
+                setattr(self, m.group(1) + '_pty', m.group(2))
             if line.endswith('ready'):
                 self._ready.set()
         self._ready.set()

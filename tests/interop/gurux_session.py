@@ -1,6 +1,7 @@
 """A small synchronous DLMS/COSEM client for interoperability tests, on top of gurux-dlms.
 
-It owns: one TCP socket speaking the IEC 62056-47 wrapper, one gurux GXDLMSSecureClient, and the
+It owns: one byte stream (a TCP socket it opens, or one it is given, e.g. a pseudo-terminal)
+speaking the IEC 62056-47 wrapper or HDLC (IEC 62056-46), one gurux GXDLMSSecureClient, and the
 translation of gurux's error reporting into exceptions that carry the code the meter sent.
 It must not know anything about our meter's internals: it talks to whatever listens on the port.
 
@@ -11,8 +12,15 @@ Typical use (see tests/interop/test_gurux_harness.py):
     clock = make_object(8, '0.0.1.0.0.255')
     t = s.read(clock, 2)
     s.release(); s.close()
+
+Over HDLC, connect() also makes the link (SNRM/UA) and disconnect() ends it (DISC):
+
+    s = GuruxSession('127.0.0.1', 4062, 16, transport='hdlc', physical_address=17)
+    s = GuruxSession(None, None, 16, transport='hdlc-mode-e', stream=FdStream(fd))
 """
 
+import os
+import select
 import socket
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -25,6 +33,7 @@ from gurux_dlms import (
     GXReplyData,
 )
 from gurux_dlms.enums import Authentication, DataType, InterfaceType, ObjectType, Security
+from gurux_dlms.GXDLMS import GXDLMS
 from gurux_dlms.internal._GXCommon import _GXCommon
 from gurux_dlms.objects import (
     GXDLMSAssociationLogicalName,
@@ -42,7 +51,8 @@ __all__ = [
     'ReplyProtectionError', 'parse_aare_result', 'unprotect_reply',
     'GXDLMSException', 'GXDLMSExceptionResponse', 'GXDLMSConfirmedServiceError',
     'DataType', 'DEMO_EK', 'DEMO_AK', 'SERVER_SYSTEM_TITLE', 'CLIENT_SYSTEM_TITLE',
-    'wrapper_frame', 'split_wrapper_frame',
+    'wrapper_frame', 'split_wrapper_frame', 'FdStream', 'HdlcRefused', 'split_hdlc_frame',
+    'TRANSPORTS',
 ]
 
 # Green Book demo keys and titles (reference/dlms-security.md section 7).
@@ -53,6 +63,15 @@ CLIENT_SYSTEM_TITLE = bytes.fromhex('4D4D4D0000000001')
 
 _WRAPPER_VERSION = 1
 _WRAPPER_HEADER = 8
+
+TRANSPORTS = {
+    'wrapper': InterfaceType.WRAPPER,
+    'hdlc': InterfaceType.HDLC,
+    'hdlc-mode-e': InterfaceType.HDLC_WITH_MODE_E,   # HDLC after an IEC 62056-21 mode E opening
+}
+_HDLC_FLAG = 0x7E
+_LLC_REPLY = b'\xe6\xe7\x00'
+_UA = 0x73
 _MAX_WRAPPER_LENGTH = 0xFFFF
 
 _AUTHENTICATIONS = {
@@ -141,6 +160,15 @@ class FramingError(DlmsError):
     """The reply was not a well-formed wrapper frame for this client, or the peer closed."""
 
 
+class HdlcRefused(DlmsError):
+    """The meter answered an HDLC command with something else than expected (e.g. DM or FRMR to
+    an SNRM). `control` is the control field of its answer."""
+
+    def __init__(self, what, control):
+        DlmsError.__init__(self, '%s answered with control field %02X' % (what, control))
+        self.control = control
+
+
 class ReplyProtectionError(DlmsError):
     """A protected reply failed the harness's own check (gurux does not verify GCM tags of
     authenticated+encrypted replies, and never checks the server invocation counter):
@@ -180,6 +208,78 @@ def split_wrapper_frame(frame):
                            % (length, len(frame) - _WRAPPER_HEADER))
     return (int.from_bytes(frame[0:2], 'big'), int.from_bytes(frame[2:4], 'big'),
             int.from_bytes(frame[4:6], 'big'), frame[_WRAPPER_HEADER:])
+
+
+def _hdlc_crc_ok(frame):
+    """HCS/FCS check of one frame (flags included), CRC-16/X.25 residue 0xF0B8."""
+    def residue(data):
+        crc = 0xFFFF
+        for b in data:
+            crc ^= b
+            for _ in range(8):
+                crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
+        return crc
+    return residue(frame[1:-1]) == 0xF0B8
+
+
+def split_hdlc_frame(frame):
+    """(segmented, dest, src, control, info) of one whole HDLC frame with its flags; dest and src
+    are the raw address bytes. FramingError when malformed or a check sequence is wrong."""
+    frame = bytes(frame)
+    if len(frame) < 9 or frame[0] != _HDLC_FLAG or frame[-1] != _HDLC_FLAG:
+        raise FramingError('not an HDLC frame: %s' % frame.hex())
+    if frame[1] & 0xF0 != 0xA0 or ((frame[1] & 7) << 8 | frame[2]) != len(frame) - 2:
+        raise FramingError('HDLC format field does not match the frame: %s' % frame.hex())
+    pos = 3
+    addresses = []
+    for _ in range(2):
+        start = pos
+        while pos < len(frame) - 1 and not frame[pos] & 1:
+            pos += 1
+        pos += 1
+        addresses.append(frame[start:pos])
+    control = frame[pos]
+    rest = frame[pos + 1:-1]
+    if len(rest) == 2:
+        info = b''
+    elif len(rest) > 4:
+        info = rest[2:-2]
+    else:
+        raise FramingError('HDLC frame with a truncated information field: %s' % frame.hex())
+    if not _hdlc_crc_ok(frame):
+        raise FramingError('HDLC frame with a wrong HCS/FCS: %s' % frame.hex())
+    return bool(frame[1] & 0x08), addresses[0], addresses[1], control, info
+
+
+class FdStream:
+    """An already-open file descriptor (a pseudo-terminal, a pipe) with the socket calls the
+    session uses: sendall, recv (socket.timeout after `timeout` seconds), close."""
+
+    def __init__(self, fd, timeout=5, close_fd=False):
+        self.fd = fd
+        self.timeout = timeout
+        self.close_fd = close_fd
+
+    def sendall(self, data):
+        view = memoryview(bytes(data))
+        while view:
+            if not select.select([], [self.fd], [], self.timeout)[1]:
+                raise socket.timeout('write timed out')
+            n = os.write(self.fd, view)
+            view = view[n:]
+
+    def recv(self, n):
+        if not select.select([self.fd], [], [], self.timeout)[0]:
+            raise socket.timeout('read timed out')
+        return os.read(self.fd, n)
+
+    def settimeout(self, timeout):
+        self.timeout = timeout
+
+    def close(self):
+        if self.close_fd and self.fd is not None:
+            os.close(self.fd)
+        self.fd = None
 
 
 def _ber_fields(aare):
@@ -280,7 +380,7 @@ def unprotect_reply(apdu, system_title, block_cipher_key=DEMO_EK, authentication
 # --- the session ---------------------------------------------------------------------------------
 
 class GuruxSession:
-    """One client association over the TCP wrapper, driven synchronously.
+    """One client association over the TCP wrapper or HDLC, driven synchronously.
 
     `authentication` is 'none', 'low' (password = LLS secret) or 'hls-gmac'. `ciphered=True`
     uses the LN-with-ciphering context (application context 3) and protects every xDLMS APDU
@@ -290,15 +390,25 @@ class GuruxSession:
     proposal 0x401E5D; `ctos_challenge` (bytes) replaces gurux's random 16-byte HLS CtoS.
     With `verify_replies` every glo-/general-glo-ciphered reply is checked by the harness itself
     (GCM tag, and a strictly increasing server IC within this session): ReplyProtectionError.
+
+    `transport` is 'wrapper' (default), 'hdlc' or 'hdlc-mode-e' (HDLC framing; the mode E opening
+    itself is the caller's). `stream`: an open object with sendall/recv/close (a socket, an
+    FdStream) used instead of connecting to host:port. HDLC only: `physical_address` (lower HDLC
+    address; None = the 1-byte server address form), `server_address_size` (0 = smallest, 1, 2,
+    4), `max_info_tx` / `max_info_rx` (proposed in the SNRM; None = gurux default 128, which
+    sends no parameter), `window` (proposed window sizes; None = default 1).
     """
 
     def __init__(self, host, port, client_address, server_address=1, authentication='none',
                  password=b'', ciphered=False, client_system_title=CLIENT_SYSTEM_TITLE,
                  block_cipher_key=DEMO_EK, authentication_key=DEMO_AK, invocation_counter=1,
                  max_pdu=1024, timeout=5, proposed_conformance=None, ctos_challenge=None,
-                 verify_replies=True):
+                 verify_replies=True, transport='wrapper', stream=None, physical_address=None,
+                 server_address_size=0, max_info_tx=None, max_info_rx=None, window=None):
         if authentication not in _AUTHENTICATIONS:
             raise ValueError('authentication must be one of %s' % sorted(_AUTHENTICATIONS))
+        if transport not in TRANSPORTS:
+            raise ValueError('transport must be one of %s' % sorted(TRANSPORTS))
         self.host = host
         self.port = port
         self.client_address = client_address
@@ -307,7 +417,15 @@ class GuruxSession:
         self.ciphered = ciphered
         self.timeout = timeout
         self.sock = None
-        self.last_reply_raw = None      # APDU (no wrapper header) of the last frame received
+        self.transport = transport
+        self.hdlc = transport != 'wrapper'
+        self._stream = stream
+        self.last_control = None        # HDLC: control field of the last frame received
+        self.last_frame_info = None     # HDLC: information field of the last frame received
+        self._hdlc_rx = bytearray()     # HDLC: reply APDU being reassembled from segments
+        self.segments_sent = 0          # HDLC: frames sent with the segmentation bit
+        self.segments_received = 0      # HDLC: frames received with the segmentation bit
+        self.last_reply_raw = None      # APDU (no wrapper header / LLC) of the last reply
         self.last_request_raw = None    # APDU of the last frame sent
         self.aare_raw = None
         self.verify_replies = verify_replies
@@ -317,9 +435,22 @@ class GuruxSession:
         self._rx = bytearray()
         if isinstance(password, str):
             password = password.encode()
-        client = GXDLMSSecureClient(True, client_address, server_address,
+        hdlc_server_address = server_address
+        if self.hdlc and physical_address is not None:
+            hdlc_server_address = GXDLMSSecureClient.getServerAddress(
+                server_address, physical_address, server_address_size)
+        client = GXDLMSSecureClient(True, client_address, hdlc_server_address,
                                     _AUTHENTICATIONS[authentication], password or None,
-                                    InterfaceType.WRAPPER)
+                                    TRANSPORTS[transport])
+        if self.hdlc:
+            client.serverAddressSize = server_address_size
+            hs = client.hdlcSettings
+            if max_info_tx is not None:
+                hs.maxInfoTX = max_info_tx
+            if max_info_rx is not None:
+                hs.maxInfoRX = max_info_rx
+            if window is not None:
+                hs.windowSizeTX = hs.windowSizeRX = window
         client.maxReceivePDUSize = max_pdu
         cipher = client.ciphering
         cipher.systemTitle = bytes(client_system_title)
@@ -359,17 +490,45 @@ class GuruxSession:
     def negotiated_max_pdu(self):
         return self.client.settings.maxPduSize
 
+    @property
+    def negotiated_max_info(self):
+        """HDLC: (max info field we send, max info field we receive) after the UA."""
+        hs = self.client.hdlcSettings
+        return hs.maxInfoTX, hs.maxInfoRX
+
     # -- transport --
 
     def connect(self):
-        self.sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        """Open the transport (or take the given stream); over HDLC also SNRM/UA."""
+        if self._stream is not None:
+            self.sock = self._stream
+        else:
+            self.sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._rx = bytearray()
+        self._hdlc_rx = bytearray()
+        if self.hdlc:
+            self.hdlc_connect()
+
+    def hdlc_connect(self):
+        """SNRM, and the UA's parameters into gurux. HdlcRefused on DM or FRMR."""
+        self.send_frame(self.client.snrmRequest())
+        self.recv_frame()
+        if self.last_control != _UA:
+            raise HdlcRefused('SNRM', self.last_control)
+        self.client.parseUAResponse(GXByteBuffer(self.last_frame_info))
+
+    def disconnect(self):
+        """HDLC: DISC; returns the control field of the answer (0x73 UA, 0x1F DM)."""
+        self.send_frame(self.client.disconnectRequest(True))
+        self.recv_frame()
+        return self.last_control
 
     def close(self):
         if self.sock is not None:
             try:
-                self.sock.close()
+                if self.sock is not self._stream:
+                    self.sock.close()
             finally:
                 self.sock = None
 
@@ -380,16 +539,26 @@ class GuruxSession:
         self.close()
 
     def send_frame(self, frame):
-        """Send bytes as they are (a whole wrapper frame, or deliberately broken bytes)."""
+        """Send bytes as they are (a whole wrapper or HDLC frame, or deliberately broken bytes)."""
         if self.sock is None:
             raise FramingError('not connected')
         frame = bytes(frame)
-        if len(frame) >= _WRAPPER_HEADER:
+        if self.hdlc:
+            try:
+                segmented, _, _, _, info = split_hdlc_frame(frame)
+                self.segments_sent += segmented
+            except FramingError:
+                info = b''
+            self.last_request_raw = info[3:] if info[:2] == b'\xe6\xe6' else info
+        elif len(frame) >= _WRAPPER_HEADER:
             self.last_request_raw = frame[_WRAPPER_HEADER:]
         self.sock.sendall(frame)
 
     def recv_frame(self):
-        """One whole wrapper frame from the socket (raises socket.timeout / FramingError)."""
+        """One whole frame from the stream (raises socket.timeout / FramingError). Over HDLC,
+        `last_reply_raw` is the reply APDU once its last segment is in (b'' before that)."""
+        if self.hdlc:
+            return self._recv_hdlc_frame()
         while True:
             if len(self._rx) >= _WRAPPER_HEADER:
                 n = int.from_bytes(self._rx[6:8], 'big')
@@ -411,6 +580,63 @@ class GuruxSession:
             if not chunk:
                 raise FramingError('connection closed by peer')
             self._rx += chunk
+
+    def _cut_hdlc_frame(self):
+        rx = self._rx
+        while True:
+            start = rx.find(_HDLC_FLAG)
+            if start < 0:
+                rx.clear()
+                return None
+            del rx[:start]
+            while len(rx) >= 2 and rx[1] == _HDLC_FLAG:
+                del rx[0]
+            if len(rx) < 3:
+                return None
+            length = (rx[1] & 7) << 8 | rx[2]
+            if rx[1] & 0xF0 != 0xA0 or length < 7:
+                del rx[0]
+                continue
+            if len(rx) < length + 2:
+                return None
+            if rx[length + 1] != _HDLC_FLAG:
+                del rx[0]
+                continue
+            frame = bytes(rx[:length + 2])
+            del rx[:length + 2]
+            return frame
+
+    def _recv_hdlc_frame(self):
+        while True:
+            frame = self._cut_hdlc_frame()
+            if frame is not None:
+                break
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise FramingError('connection closed by peer')
+            self._rx += chunk
+        segmented, dest, src, control, info = split_hdlc_frame(frame)
+        if len(dest) != 1 or dest[0] >> 1 != self.client_address:
+            raise FramingError('HDLC frame for client address %s, expected %d'
+                               % (dest.hex(), self.client_address))
+        self.last_control = control
+        self.last_frame_info = info
+        if control & 1:                 # S- or U-frame: no APDU
+            self.last_reply_raw = b''
+            return frame
+        if not self._hdlc_rx and info[:3] == _LLC_REPLY:
+            info = info[3:]
+        self._hdlc_rx += info
+        if segmented:
+            self.segments_received += 1
+            self.last_reply_raw = b''
+            return frame
+        apdu = bytes(self._hdlc_rx)
+        self._hdlc_rx = bytearray()
+        self.last_reply_raw = apdu
+        if self.verify_replies:
+            self._verify_reply(apdu)
+        return frame
 
     def _verify_reply(self, apdu):
         if not apdu:
@@ -440,10 +666,27 @@ class GuruxSession:
         self.server_invocation_counters.append(ic)
 
     def exchange_raw(self, apdu):
-        """Send one raw APDU in a wrapper frame from this client; return the raw reply APDU.
-        gurux's state is not touched (use it for replays and deliberately bad requests)."""
-        self.send_frame(wrapper_frame(self.client_address, self.server_address, apdu))
-        self.recv_frame()
+        """Send one raw APDU in a wrapper frame (or HDLC I-frames) from this client; return the
+        raw reply APDU. gurux's APDU state is not touched (use it for replays and deliberately
+        bad requests); over HDLC its frame counters advance as the frames go and come."""
+        if not self.hdlc:
+            self.send_frame(wrapper_frame(self.client_address, self.server_address, apdu))
+            self.recv_frame()
+            return self.last_reply_raw
+        settings = self.client.settings
+        data = GXByteBuffer(b'\xe6\xe6\x00' + bytes(apdu))
+        frame = GXDLMS.getHdlcFrame(settings, 0, data)
+        while True:
+            self.send_frame(frame)
+            self.recv_frame()
+            settings.checkFrame(self.last_control, None)
+            if data.position >= len(data):
+                break
+            frame = GXDLMS.getHdlcFrame(settings, settings.getNextSend(False), data)
+        while self.last_control & 1 == 0 and not self.last_reply_raw:   # reply segments
+            self.send_frame(GXDLMS.getHdlcFrame(settings, settings.getReceiverReady(), None))
+            self.recv_frame()
+            settings.checkFrame(self.last_control, None)
         return self.last_reply_raw
 
     def _exchange(self, frames, reply=None):

@@ -1,0 +1,65 @@
+# The meter's ports at start-up: which run (board profile and command line), with which
+# settings, each as an asyncio server or task. Knows no protocol: transports/ do the serving.
+# HDLC code is imported only when an HDLC line is configured (RAM on small boards).
+import asyncio
+
+_OPENING_LINE = (300, 7, 0)     # IEC 62056-21: 300 baud, 7 data bits, even parity
+
+
+def _merged(base, spec):
+    d = {}
+    for k in base:
+        d[k] = base[k]
+    for k in spec:
+        d[k] = spec[k]
+    return d
+
+
+async def _guarded(coro, name, log):
+    try:
+        await coro
+    except Exception as e:       # a port that fails must not take the meter down
+        log('%s: stopped: %s %s' % (name, e.__class__.__name__, e))
+
+
+def _where(port):
+    path = getattr(port, 'path', None)
+    return ('pseudo-terminal %s' % path) if path else 'UART'
+
+
+async def start(server, cfg, opts, board, log):
+    """Start every configured port. `opts`: 'hdlc-port' (HDLC over TCP), 'serial' (names of the
+    board's serial ports to start; default board.SERIAL_AUTOSTART). Returns their handles."""
+    handles = []
+    hdlc_opts = getattr(board, 'HDLC', {})
+    if board.HAS_NETWORK:
+        from transports import wrapper_tcp
+        handles.append(await wrapper_tcp.start(server, cfg['wrapper_host'],
+                                               cfg['wrapper_port'], log))
+        if opts.get('hdlc-port') is not None:
+            from transports import hdlc_tcp
+            handles.append(await hdlc_tcp.start(server, cfg['wrapper_host'],
+                                                int(opts['hdlc-port']), hdlc_opts, log))
+    names = opts.get('serial')
+    if names is None:
+        names = getattr(board, 'SERIAL_AUTOSTART', ())
+    specs = getattr(board, 'SERIAL_PORTS', {})
+    if names:
+        from transports import hdlc_serve
+    for name in names:
+        spec = _merged(hdlc_opts, specs[name])
+        if spec['kind'] == 'optical':
+            port = board.open_port(name, spec, _OPENING_LINE)
+            log('%s: %s (IEC 62056-21 mode E at 300 baud 7E1, then HDLC at up to %d baud 8N1;'
+                ' device address %s, physical address %s)'
+                % (name, _where(port), spec.get('max_baud', 9600),
+                   spec.get('device_address') or '-', spec.get('physical_address')))
+            coro = hdlc_serve.serve_optical(server, port, spec, log, name)
+        else:
+            baud = spec.get('baud', 9600)
+            port = board.open_port(name, spec, (baud, 8, None))
+            log('%s: %s (HDLC at %d baud 8N1, multidrop, physical address %s)'
+                % (name, _where(port), baud, spec.get('physical_address')))
+            coro = hdlc_serve.serve_hdlc(server, port, spec, log, name, multidrop=True)
+        handles.append(asyncio.create_task(_guarded(coro, name, log)))
+    return handles
