@@ -6,17 +6,23 @@ import json
 DEMO_SYSTEM_TITLE = '4D4D4D0000BC614E'
 DEMO_EK = '000102030405060708090A0B0C0D0E0F'
 DEMO_AK = 'D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF'
+DEMO_KEK = '000102030405060708090A0B0C0D0E0F'    # master key (the KEK of the RFC 3394 vector)
 
 DEFAULTS = {
     'system_title': DEMO_SYSTEM_TITLE,
     'ek': DEMO_EK,
     'ak': DEMO_AK,
+    'kek': DEMO_KEK,
+    'bk': '',                       # global broadcast key (none until key_transfer sets one)
+    'allow_demo_keys': None,        # None: the virtual meter yes, a board no; or true / false
+    'security_policy': 0x0C,        # security setup policy (version 1 flags) of a new state
     'logical_device_name': 'MMM0000012345678',
     'lls_password': '12345678',
     'wrapper_host': '127.0.0.1',
     'wrapper_port': 4059,
     'max_pdu': 1024,
     'counter_step': 1000,
+    'client_counter_step': 100,
     'energy_start_wh': 0,
     'energy_wh_per_second': 1,
 }

@@ -8,11 +8,18 @@ import config as configmod
 import meter as metermod
 from dlms.store import Store
 
-USAGE = '''usage: main.py [--wrapper-port N] [--state DIR] [--config FILE] [--host ADDR]
+USAGE = '''usage: main.py [--wrapper-port N] [--hdlc-port N] [--optical-pty] [--rs485-pty]
+               [--state DIR] [--config FILE] [--host ADDR]
   --wrapper-port N  TCP port of the IEC 62056-47 wrapper server (default 4059)
+  --hdlc-port N     also serve HDLC frames (IEC 62056-46) over TCP on port N
+  --optical-pty     optical port (IEC 62056-21 mode E, then HDLC) on a pseudo-terminal
+  --rs485-pty       RS485 port (HDLC, multidrop) on a pseudo-terminal
   --state DIR       emulated flash: identity, keys, invocation counters (default: board's)
   --config FILE     JSON file overriding configuration defaults
-  --host ADDR       address to listen on (default 127.0.0.1)'''
+  --host ADDR       address to listen on (default 127.0.0.1)
+Pseudo-terminal paths are printed at start.'''
+
+_SERIAL_FLAGS = {'--optical-pty': 'optical', '--rs485-pty': 'rs485'}
 
 
 def log(msg):
@@ -27,9 +34,16 @@ def parse_args(argv):
         if a in ('-h', '--help'):
             print(USAGE)
             sys.exit(0)
-        if a in ('--wrapper-port', '--state', '--config', '--host') and i + 1 < len(argv):
+        if a in ('--wrapper-port', '--hdlc-port', '--state', '--config', '--host') \
+                and i + 1 < len(argv):
             opts[a[2:]] = argv[i + 1]
             i += 2
+            continue
+        if a in _SERIAL_FLAGS:
+            serial = opts.setdefault('serial', [])
+            if _SERIAL_FLAGS[a] not in serial:
+                serial.append(_SERIAL_FLAGS[a])
+            i += 1
             continue
         print('unknown option: %s' % a)
         print(USAGE)
@@ -48,15 +62,13 @@ async def run(opts):
     if 'host' in opts:
         cfg['wrapper_host'] = opts['host']
     store = Store(opts.get('state') or board.STATE_DIR)
-    meter = metermod.build(cfg, store, board.utc_now, board.random_bytes, on_event)
+    meter = metermod.build(cfg, store, board.utc_now, board.random_bytes, on_event,
+                           virtual=board.NAME == 'host')
     log('board %s, AES backend %s' % (board.NAME, board.aes_backend()))
     for line in metermod.describe(meter):
         log(line)
-    servers = []
-    if board.HAS_NETWORK:
-        from transports import wrapper_tcp
-        servers.append(await wrapper_tcp.start(meter.server, cfg['wrapper_host'],
-                                               cfg['wrapper_port'], log))
+    import ports
+    servers = await ports.start(meter.server, cfg, opts, board, log)  # noqa: F841 (kept alive)
     log('ready')
     while True:
         await asyncio.sleep(1)

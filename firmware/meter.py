@@ -1,13 +1,16 @@
 # The meter application: the object instances of the logical device, their access rights per
-# association, identity/keys/counters from the persistent store, and the metrology stand-in.
-# Board-independent: time, randomness and the store are passed in by main.py.
+# association, identity/keys/counters from the persistent store (dlms.keystore), and the
+# metrology stand-in. Board-independent: time, entropy and the store are passed in by main.py.
+# Ciphered service is refused (keys None) when the keystore has no good copy, or when the keys are
+# the public demo keys and the configuration does not allow them (boards: never by default).
 from binascii import unhexlify, hexlify
-from dlms import axdr, security
+from dlms import axdr, security, keystore
 from dlms.server import (Server, AssociationConfig, InvocationCounter, MECH_LOWEST, MECH_LLS,
                          MECH_HLS_GMAC, CTX_LN, CTX_LN_CIPHERED)
 from dlms.cosem.base import READ, WRITE, AUTH_REQUEST, ENC_REQUEST, AUTH_RESPONSE, ENC_RESPONSE
 from dlms.cosem.base import INVOKE, NO_ACCESS
 from dlms.cosem import Data, Register, Clock, AssociationLN, SecuritySetup
+from dlms.cosem.security_setup import POLICY_SUITE0
 import config as configmod
 
 R = READ
@@ -18,14 +21,19 @@ N = NO_ACCESS
 PUBLIC_SAP = 16
 READER_SAP = 17
 MANAGEMENT_SAP = 1
+SECURITY_SETUP_LN = b'\x00\x00\x2b\x00\x00\xff'     # 0.0.43.0.0.255
 
 
 class Meter:
-    def __init__(self, server, objects, demo_keys, identity):
+    def __init__(self, server, objects, demo_keys, identity, keystore=None, refused=None,
+                 virtual=False):
         self.server = server
         self.objects = objects
         self.demo_keys = demo_keys
         self.identity = identity
+        self.keystore = keystore        # dlms.keystore.KeyStore
+        self.refused = refused          # why ciphered service is refused, or None
+        self.virtual = virtual
 
 
 def _hex(s, n, what):
@@ -35,31 +43,75 @@ def _hex(s, n, what):
     return b
 
 
-def _load_identity(store, cfg):
-    """System title and keys: from the store; on a fresh store, from the configuration."""
-    ident = store.load('identity')
-    if ident is None:
-        ident = {'system_title': cfg['system_title'].upper(), 'ek': cfg['ek'].upper(),
-                 'ak': cfg['ak'].upper()}
-        store.save('identity', ident)
-    return ident
+_DEMO = (('ek', 'EK (global unicast encryption key)', configmod.DEMO_EK),
+         ('ak', 'AK (authentication key)           ', configmod.DEMO_AK),
+         ('kek', 'KEK (master key)                  ', configmod.DEMO_KEK))
 
 
-def _counter(store, step):
-    rec = store.load('server_ic')
-    start = rec['reserved'] if rec is not None else 0
+def _demo_values():
+    values = {}
+    for name, _, value in _DEMO:
+        values[name] = unhexlify(value)
+    return values
 
+
+def _initial(cfg, entropy):
+    """The keystore record a new state directory starts from (the configuration's values)."""
+    return keystore.new_record(
+        _hex(cfg['system_title'], 8, 'system title'), _hex(cfg['ek'], 16, 'EK'),
+        _hex(cfg['ak'], 16, 'AK'), _hex(cfg['kek'], 16, 'KEK'),
+        _hex(cfg['bk'], 16, 'BK') if cfg['bk'] else b'',
+        lls={READER_SAP: cfg['lls_password'].encode()}, seed=entropy(32),
+        policies={SECURITY_SETUP_LN: (cfg['security_policy'], 0)}, origin='config')
+
+
+def _refusing_counter():
     def persist(reserved):
-        store.save('server_ic', {'reserved': reserved})
+        raise security.SecurityError('ciphered service refused')
+    return InvocationCounter(0, persist, 1)
 
-    return InvocationCounter(start, persist, step)
+
+def _no_rng(n):
+    raise security.SecurityError('no random bit generator')
 
 
-def build(cfg, store, now, rng, on_event=None):
-    ident = _load_identity(store, cfg)
-    st = _hex(ident['system_title'], 8, 'system title')
-    keys = security.Keys(_hex(ident['ek'], 16, 'EK'), _hex(ident['ak'], 16, 'AK'))
-    demo = ident['ek'] == configmod.DEMO_EK and ident['ak'] == configmod.DEMO_AK
+def build(cfg, store, now, entropy, on_event=None, virtual=False):
+    """The meter. entropy(n) is the board's os.urandom; `virtual` says the board is the virtual
+    meter, which may use the public demo keys unless the configuration says otherwise."""
+    ks = keystore.KeyStore(store, cfg['counter_step'], cfg['client_counter_step'])
+    refused = None
+    demo = []                       # names of the keys that are public demo values
+    if not ks.open(_initial(cfg, entropy)):
+        refused = ks.failure
+    else:
+        demo = ks.matching(_demo_values())
+        allow = cfg['allow_demo_keys']
+        if allow is None:
+            allow = virtual
+        if demo and not allow:
+            refused = 'public demo keys in use and the configuration does not allow them ' \
+                      '(allow_demo_keys); provision the meter with tools/provision.py'
+    rng = _no_rng
+    if refused is None:
+        try:
+            rng = ks.rng(entropy)
+        except keystore.KeyStoreError as e:
+            refused = str(e)
+    if refused is not None:
+        try:
+            store.save('keystore_fault', {'reason': refused})
+        except Exception:
+            pass
+    if ks.ok:
+        st = ks.system_title
+        secret = ks.secret(READER_SAP)
+        pol = ks.policy(SECURITY_SETUP_LN)
+        policy = pol[0] if pol is not None else cfg['security_policy']
+    else:
+        st = _hex(cfg['system_title'], 8, 'system title')
+        secret = None
+        policy = cfg['security_policy']
+    policy = (policy | AUTH_REQUEST | ENC_REQUEST) & POLICY_SUITE0
 
     t0 = now()
     start_wh = cfg['energy_start_wh']
@@ -73,7 +125,8 @@ def build(cfg, store, now, rng, on_event=None):
     clock = Clock('0.0.1.0.0.255', now)
     active_energy = Register('1.0.1.8.0.255', energy, 0, 30)
     current = AssociationLN('0.0.40.0.0.255')
-    sec_setup = SecuritySetup('0.0.43.0.0.255', st, security_policy=3, security_suite=0)
+    sec_setup = SecuritySetup(SECURITY_SETUP_LN, st, security_policy=policy, security_suite=0,
+                              manager=ks if refused is None else None)
 
     assoc_read = (R, R, R, R, R, R, N, R, R)          # secret (7) never readable
     public = AssociationConfig(
@@ -83,7 +136,7 @@ def build(cfg, store, now, rng, on_event=None):
             (current, assoc_read, (N, N, N, N)),
         ])
     reader = AssociationConfig(
-        READER_SAP, 'reader', MECH_LLS, CTX_LN, secret=cfg['lls_password'].encode(), objects=[
+        READER_SAP, 'reader', MECH_LLS, CTX_LN, secret=secret, objects=[
             (ldn, (R, R), ()),
             (clock, (R,) * 9, (N,) * 6),
             (active_energy, (R, R, R), (N,)),
@@ -92,20 +145,39 @@ def build(cfg, store, now, rng, on_event=None):
     mgmt_assoc = tuple([m | AE if m else m for m in assoc_read])
     management = AssociationConfig(
         MANAGEMENT_SAP, 'management', MECH_HLS_GMAC, CTX_LN_CIPHERED,
-        security_setup=sec_setup, require=AUTH_REQUEST | ENC_REQUEST, objects=[
+        security_setup=sec_setup, require=policy, objects=[
             (ldn, (R | AE, R | AE), ()),
             (clock, (R | AE, RW | AE, RW | AE, R | AE, R | AE, R | AE, R | AE, R | AE, R | AE),
              (N, N, INVOKE | AE, N, N, INVOKE | AE)),
             (active_energy, (R | AE, R | AE, R | AE), (N,)),
             (current, mgmt_assoc, (INVOKE | AE, N, N, N)),
-            (sec_setup, (R | AE,) * 5, (N, N)),
+            (sec_setup, (R | AE,) * 6, (INVOKE | AE, INVOKE | AE, N, N, N, N, N, N)),
         ])
-    server = Server(st, keys, [public, reader, management], rng,
-                    _counter(store, cfg['counter_step']), max_pdu=cfg['max_pdu'],
-                    on_event=on_event)
+    associations = [public, management]
+    if secret is not None:          # without its secret from the store, no reader association
+        associations.insert(1, reader)
+    if refused is None:
+        server = Server(st, ks.keys(), associations, rng, ks.server_counter(),
+                        max_pdu=cfg['max_pdu'], client_counters=ks.client_counters(),
+                        on_event=on_event)
+    else:
+        server = Server(st, None, associations, rng, _refusing_counter(),
+                        max_pdu=cfg['max_pdu'], on_event=on_event)
+    if ks.ok:
+        server.secret_store = ks
+    for name, detail in ks.events:
+        server.event(name, 0, detail)
+
+    def sink(name, detail):
+        server.event(name, 0, detail)
+    ks.sink = sink
     objects = {'ldn': ldn, 'clock': clock, 'energy': active_energy,
                'association': current, 'security_setup': sec_setup}
-    return Meter(server, objects, demo, st)
+    return Meter(server, objects, demo, st, ks, refused, virtual)
+
+
+_ORIGINS = {'provisioned': 'provisioned', 'config': 'from the configuration',
+            'migrated': 'from the first store format', 'transferred': 'set by key_transfer'}
 
 
 def describe(meter):
@@ -113,10 +185,19 @@ def describe(meter):
     lines = ['system title %s' % hexlify(meter.identity).decode().upper()]
     if meter.demo_keys:
         lines.append('demo keys: never use on a real meter')
-        lines.append('  EK (global unicast encryption key) %s' % configmod.DEMO_EK)
-        lines.append('  AK (authentication key)            %s' % configmod.DEMO_AK)
-    else:
-        lines.append('keys: provisioned (values not shown)')
+        for name, label, value in _DEMO:
+            if name in meter.demo_keys:
+                lines.append('  %s %s' % (label, value))
+        if meter.virtual and meter.refused is None:
+            lines.append('the virtual meter uses the public demo keys by default '
+                         '(allow_demo_keys false refuses them; tools/provision.py makes real ones)')
+    if meter.keystore is not None and meter.keystore.ok and \
+            len(meter.demo_keys) < len(_DEMO):
+        origin = _ORIGINS.get(meter.keystore.origin, meter.keystore.origin)
+        lines.append('%s: %s (values not shown)' % (
+            'other keys' if meter.demo_keys else 'keys', origin))
+    if meter.refused is not None:
+        lines.append('CIPHERED SERVICE REFUSED: %s' % meter.refused)
     lines.append('associations: SAP 16 public (lowest), SAP 17 reader (LLS), '
                  'SAP 1 management (HLS-GMAC, authenticated and encrypted)')
     return lines

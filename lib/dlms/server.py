@@ -72,6 +72,8 @@ EV_REPLAY = 'invocation-counter-replay'
 EV_MALFORMED = 'malformed-request'
 EV_INTERNAL = 'internal-error'
 EV_LOCKOUT = 'lockout-started'
+EV_IC_EXHAUSTED = 'invocation-counter-exhausted'
+EV_COUNTER_STORE = 'counter-not-persisted'
 
 _MAX_U32 = 0xFFFFFFFF
 
@@ -86,6 +88,22 @@ class InvocationCounter:
         self.reserved = start
         self.step = step
         self._persist = persist
+        self.reported = False          # exhaustion event already recorded
+
+    @property
+    def exhausted(self):
+        return self.value > _MAX_U32
+
+    def ensure(self):
+        """Make sure the next value is covered by a persisted reservation (persist now if not),
+        e.g. before the stored keys change under a response that still needs this counter."""
+        if self.reserved <= self.value <= _MAX_U32:
+            r = self.value + self.step
+            if r > _MAX_U32 + 1:
+                r = _MAX_U32 + 1
+            if self._persist is not None:
+                self._persist(r)
+            self.reserved = r
 
     def next(self):
         v = self.value
@@ -167,6 +185,32 @@ class Server:
         if lockout is not None:
             lockout.on_change = self._lockout_changed
         self.events = []                  # the most recent security events, for tests and logs
+        self.secret_store = None          # optional: .set_secret(client_sap, secret) -> bool
+        self._after = []                  # run once the current response has been made
+
+    def after_response(self, fn):
+        """Run fn() right after the response being made now (a key change applies only once the
+        response has been protected under the old keys)."""
+        self._after.append(fn)
+
+    def _run_after_response(self):
+        while self._after:
+            fn = self._after.pop(0)
+            try:
+                fn()
+            except Exception as e:
+                self.event(EV_INTERNAL, 0, 'after response: ' + e.__class__.__name__)
+
+    def counter_exhausted(self, client_sap):
+        """True when the server invocation counter of the current key is used up; the event is
+        recorded once per key."""
+        c = self.counter
+        if not c.exhausted:
+            return False
+        if not c.reported:
+            c.reported = True
+            self.event(EV_IC_EXHAUSTED, client_sap, 'no protection under this key until a new key')
+        return True
 
     def _lockout_changed(self, sap, what, seconds):
         if what == 'started':
@@ -243,6 +287,9 @@ class Session:
     def change_secret(self, secret):
         if self.cfg is None or self.cfg.mechanism != MECH_LLS or not 1 <= len(secret) <= 64:
             return cb.READ_WRITE_DENIED
+        saver = self.server.secret_store
+        if saver is not None and not saver.set_secret(self.client_sap, bytes(secret)):
+            return cb.TEMPORARY_FAILURE
         self.cfg.secret = bytes(secret)
         return cb.SUCCESS
 
@@ -256,8 +303,13 @@ class Session:
             self.assoc.event(am.HLS_FAILED)
             self.server.auth_failed(self.client_sap, 'hls pass 3')
             return None
-        reply = security.hls_gmac(keys, self.server.system_title, self.server.counter.next(),
-                                  self._ctos)
+        try:
+            ic = self.server.counter.next()
+        except security.SecurityError:     # exhausted, or the reservation was not persisted
+            self.server.counter_exhausted(self.client_sap)
+            self.assoc.event(am.HLS_FAILED)
+            return None
+        reply = security.hls_gmac(keys, self.server.system_title, ic, self._ctos)
         self.assoc.event(am.HLS_PASSED)
         self._stoc = None
         self.server.auth_succeeded(self.client_sap)
@@ -272,10 +324,13 @@ class Session:
     def handle(self, apdu):
         """One request APDU in, one response APDU (or None) out. Never raises."""
         try:
-            return self._handle(apdu)
+            resp = self._handle(apdu)
         except Exception as e:  # last line of defence: the meter keeps serving
             self.server.event(EV_INTERNAL, self.client_sap, e.__class__.__name__)
-            return _exception(_SERVICE_NOT_ALLOWED, _OTHER_REASON)
+            resp = _exception(_SERVICE_NOT_ALLOWED, _OTHER_REASON)
+        if self.server._after:
+            self.server._run_after_response()
+        return resp
 
     def _handle(self, apdu):
         if not apdu:
@@ -335,7 +390,11 @@ class Session:
         if dedicated:
             self._ded_last_ic = ic
         else:
-            counters.accept(cst, ic)
+            try:
+                counters.accept(cst, ic)      # persists a new reservation when one is due
+            except security.SecurityError:
+                self.server.event(EV_COUNTER_STORE, self.client_sap, 'client counter')
+                return _exception(_SERVICE_NOT_ALLOWED, _OTHER_REASON)
         if not inner or (plain_tag is not None and inner[0] != plain_tag):
             return _exception(_SERVICE_NOT_ALLOWED, _DECIPHERING_ERROR)
         return keys, sc, bytes(inner)
@@ -358,6 +417,8 @@ class Session:
         keys, sc, inner = r
         if inner[0] not in (0xC0, 0xC1, 0xC3):
             return _exception(_SERVICE_UNKNOWN, _SERVICE_NOT_SUPPORTED)
+        if self.server.counter_exhausted(self.client_sap):   # no response could be protected
+            return _exception(_SERVICE_NOT_ALLOWED, _OTHER_REASON)
         protection = (cb.AUTH_REQUEST if sc & security.SC_AUTH else 0) | \
                      (cb.ENC_REQUEST if sc & security.SC_ENC else 0)
         overhead = _CIPHER_OVERHEAD + (9 if env[2] is not None else 0)
@@ -369,6 +430,7 @@ class Session:
         try:
             return self._protect(env[0], keys, sc, resp)
         except security.SecurityError:
+            self.server.counter_exhausted(self.client_sap)
             return _exception(_SERVICE_NOT_ALLOWED, _OTHER_REASON)
 
     # ---- xDLMS services ----
@@ -599,7 +661,10 @@ class Session:
         def refuse(code):
             cse = xdlms.initiate_error(code)
             if kind is not None:
-                cse = self._protect(kind, keys, sc, cse)
+                try:
+                    cse = self._protect(kind, keys, sc, cse)
+                except security.SecurityError:
+                    cse = None
             return self._reject(DIAG_NO_REASON, cse)
 
         try:
@@ -631,6 +696,9 @@ class Session:
             if ctos is None or not 8 <= len(ctos) <= 64 or keys is None:
                 self.server.auth_failed(self.client_sap, 'hls challenge')
                 return self._reject(DIAG_AUTHENTICATION_FAILURE)
+        if (kind is not None or cfg.mechanism == MECH_HLS_GMAC) and \
+                self.server.counter_exhausted(self.client_sap):
+            return self._reject(DIAG_NO_REASON)
         # accepted
         self._clear()
         self.context_id = cfg.context_id
@@ -641,7 +709,11 @@ class Session:
         self.dedicated = dedicated
         resp = xdlms.build_initiate_response(conformance, self.server.max_pdu)
         if kind is not None:
-            resp = self._protect(kind, keys, sc, resp)
+            try:
+                resp = self._protect(kind, keys, sc, resp)
+            except security.SecurityError:       # no counter value could be reserved
+                self.server.counter_exhausted(self.client_sap)
+                return self._reject(DIAG_NO_REASON)
         title = ciphered or cfg.mechanism == MECH_HLS_GMAC
         if cfg.mechanism == MECH_HLS_GMAC:
             self._ctos = bytes(aarq.auth_value)

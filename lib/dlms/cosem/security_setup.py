@@ -1,22 +1,45 @@
-# Security setup, class_id 64, version 0 (0.0.43.0.e.255): security policy and suite of the
-# associations that reference it, and the two system titles. Key material is never an attribute.
-# Methods security_activate (1) and key_transfer (2) belong to key management (not here yet):
-# they answer read-write-denied.
+# Security setup, class_id 64, version 1 (0.0.43.0.e.255): security policy (version 1 flags) and
+# suite of the associations that reference it, the two system titles, and the key management
+# methods security_activate (1) and key_transfer (2). Key material is never an attribute.
+# Persistence and the keys themselves belong to a manager (dlms.keystore.KeyStore) given at
+# construction; without one both methods answer read-write-denied. Methods 3..8 (key agreement,
+# certificates) belong to suites 1/2: read-write-denied.
+from dlms._compat import const
 from dlms import axdr
-from dlms.cosem.base import CosemObject, READ_WRITE_DENIED
+from dlms.cosem.base import (CosemObject, SUCCESS, READ_WRITE_DENIED, TYPE_UNMATCHED,
+                             TEMPORARY_FAILURE, OBJECT_CLASS_INCONSISTENT, OTHER_REASON,
+                             AUTH_REQUEST, ENC_REQUEST, AUTH_RESPONSE, ENC_RESPONSE)
+
+# security policy, version 1 flags
+POLICY_SUITE0 = AUTH_REQUEST | ENC_REQUEST | AUTH_RESPONSE | ENC_RESPONSE   # 0x6C
+POLICY_SIGNATURES = const(0x90)   # digitally signed request/response: suites 1 and 2 only
+_POLICY_UNUSED = const(0x03)
+_MAX_KEYS = const(4)              # key_id 0..3 at most once each
+_WRAPPED_LEN = const(24)          # a 16-byte key after RFC 3394 wrap
+
+# manager.transfer() results -> action-result
+_TRANSFER_RESULT = {
+    0: SUCCESS,
+    1: OTHER_REASON,              # unwrap integrity check failed
+    2: OTHER_REASON,              # unwrapped key of the wrong length
+    3: TEMPORARY_FAILURE,         # could not be persisted
+    4: READ_WRITE_DENIED,         # no usable keystore
+}
 
 
 class SecuritySetup(CosemObject):
     class_id = 64
-    version = 0
-    attribute_count = 5
-    method_count = 2
+    version = 1
+    attribute_count = 6
+    method_count = 8
 
-    def __init__(self, logical_name, server_system_title, security_policy=0, security_suite=0):
+    def __init__(self, logical_name, server_system_title, security_policy=0, security_suite=0,
+                 manager=None):
         CosemObject.__init__(self, logical_name)
         self.server_system_title = bytes(server_system_title)
         self.security_policy = security_policy
         self.security_suite = security_suite
+        self.manager = manager
 
     def get_attribute(self, attr, ctx):
         if attr == 2:
@@ -28,7 +51,62 @@ class SecuritySetup(CosemObject):
             return axdr.octets(st if st is not None else b'')
         if attr == 5:
             return axdr.octets(self.server_system_title)
+        if attr == 6:
+            return axdr.array([])         # certificates: none with suite 0
         return CosemObject.get_attribute(self, attr, ctx)
 
     def set_attribute(self, attr, value, ctx):
         return READ_WRITE_DENIED
+
+    def invoke(self, method, param, ctx):
+        if self.manager is None:
+            return READ_WRITE_DENIED, None
+        if method == 1:
+            return self._activate(param, ctx), None
+        if method == 2:
+            return self._key_transfer(param, ctx), None
+        return READ_WRITE_DENIED, None
+
+    def _activate(self, param, ctx):
+        """security_activate: the policy can only be raised (every current flag stays set)."""
+        if param is None or param[0] != axdr.ENUM:
+            return TYPE_UNMATCHED
+        new = param[1]
+        cur = self.security_policy
+        if new & cur != cur:
+            return OBJECT_CLASS_INCONSISTENT        # lowering: refused, nothing changes
+        if new & (_POLICY_UNUSED | POLICY_SIGNATURES):
+            return OTHER_REASON                     # not a flag suite 0 can honour
+        if new == cur:
+            return SUCCESS
+        if not self.manager.set_policy(self.logical_name, new, self.security_suite):
+            return TEMPORARY_FAILURE
+        self.security_policy = new
+        # the associations that reference this security setup now require at least the policy
+        server = getattr(ctx, 'server', None)
+        if server is not None:
+            for a in server.associations.values():
+                if a.security_setup is self:
+                    a.require |= new & POLICY_SUITE0
+        return SUCCESS
+
+    def _key_transfer(self, param, ctx):
+        """key_transfer: array of structure {key_id enum, key_wrapped octet-string}."""
+        if param is None or param[0] != axdr.ARRAY or not 1 <= len(param[1]) <= _MAX_KEYS:
+            return TYPE_UNMATCHED
+        entries = []
+        seen = 0
+        for item in param[1]:
+            if item[0] != axdr.STRUCTURE or len(item[1]) != 2:
+                return TYPE_UNMATCHED
+            kid, wrapped = item[1]
+            if kid[0] != axdr.ENUM or wrapped[0] != axdr.OCTET_STRING:
+                return TYPE_UNMATCHED
+            k = kid[1]
+            if k > 3 or seen & (1 << k):
+                return OTHER_REASON
+            seen |= 1 << k
+            if len(wrapped[1]) != _WRAPPED_LEN:
+                return OTHER_REASON
+            entries.append((k, bytes(wrapped[1])))
+        return _TRANSFER_RESULT.get(self.manager.transfer(entries, ctx.server), OTHER_REASON)

@@ -1,0 +1,478 @@
+# The meter's security state, kept as ONE record ('keystore') of the persistent store, so that a
+# key and the counters that belong to it always change together, atomically:
+#   identity (server system title), keys (global unicast EK, broadcast BK, authentication AK,
+#   master key KEK), LLS secrets per client SAP, security policy and suite per security setup,
+#   the server invocation counter reservation and the client counter floors of the unicast key,
+#   a short history of earlier unicast keys, the host-provisioned seed and the DRBG forward seed.
+# Counters are never restarted: the server counter resumes from its persisted reservation; a
+# client system title's counter must be at least its persisted floor after a restart; a key
+# transfer to a new unicast key resets both, to an earlier key (history) resumes where it stopped.
+# When the record cannot be loaded (no good copy) `failure` says why and the meter refuses
+# ciphered service; nothing here ever falls back to defaults.
+# Sans-IO apart from the store object passed in; entropy comes from the caller.
+from binascii import hexlify, unhexlify
+import hashlib
+import json
+from dlms._compat import const
+from dlms import security
+from dlms.drbg import HmacDrbg
+from dlms.server import InvocationCounter
+from dlms.store import StoreError, StoreCorrupt
+
+RECORD = 'keystore'
+KEY_NAMES = ('ek', 'bk', 'ak', 'kek')   # key_transfer key_id 0..3
+KEY_UNICAST = const(0)
+KEY_BROADCAST = const(1)
+KEY_AUTHENTICATION = const(2)
+KEY_MASTER = const(3)
+
+# transfer() results
+OK = const(0)
+ERR_UNWRAP = const(1)      # integrity check of the key wrap failed: nothing changed
+ERR_KEY = const(2)         # the unwrapped key has the wrong length: nothing changed
+ERR_STORE = const(3)       # the new keys could not be persisted: nothing changed
+ERR_STATE = const(4)       # no usable keystore
+
+# security events (names only, never key material)
+EV_KEY_CHANGED = 'key-changed'
+EV_POLICY_CHANGED = 'security-policy-changed'
+EV_FALLBACK = 'store-fallback'
+EV_FAILURE = 'keystore-failure'
+EV_UNWRAP = 'key-transfer-rejected'
+EV_STORE = 'store-write-failed'
+
+_VERSION = const(1)
+_MAX_TITLES = const(16)     # client system titles with their own floor; more share 'other'
+_HISTORY = const(16)        # earlier unicast keys remembered (fingerprint, counters)
+_LIMIT = 0x100000000        # 2^32: a reservation/floor this high means "nothing left"
+
+
+class KeyStoreError(ValueError):
+    pass
+
+
+def _hex(b):
+    return hexlify(bytes(b)).decode().upper()
+
+
+def _copy(rec):
+    return json.loads(json.dumps(rec))
+
+
+def fingerprint(key):
+    """What the history remembers of an earlier unicast key: 8 bytes of a hash, not the key."""
+    return _hex(hashlib.sha256(b'dlms keystore history' + bytes(key)).digest()[:8])
+
+
+def new_record(system_title, ek, ak, kek, bk=b'', lls=None, seed=b'', policies=None,
+               origin='config'):
+    """A fresh keystore record. lls: {client_sap: secret bytes}; policies: {logical name bytes:
+    (policy, suite)}. Counters start at 0: only valid for keys never used before."""
+    secrets = {}
+    for sap in (lls or {}):
+        secrets[str(sap)] = _hex(lls[sap])
+    pol = {}
+    for ln in (policies or {}):
+        p = policies[ln]
+        pol[_hex(ln)] = [p[0], p[1]]
+    rec = {'v': _VERSION, 'origin': origin, 'title': _hex(system_title),
+           'keys': {'ek': _hex(ek), 'ak': _hex(ak), 'kek': _hex(kek), 'bk': _hex(bk) if bk else ''},
+           'ic': {'server': 0, 'clients': {}, 'other': 0},
+           'bic': {'clients': {}, 'other': 0},
+           'hist': [], 'lls': secrets, 'pol': pol, 'seed': _hex(seed), 'fwd': '', 'boots': 0}
+    return check(rec)
+
+
+def _unhex(s, n=None):
+    b = unhexlify(s)
+    if n is not None and len(b) != n:
+        raise ValueError('length')
+    return b
+
+
+def _counter(v):
+    if not isinstance(v, int) or v < 0 or v > _LIMIT:
+        raise ValueError('counter')
+    return v
+
+
+def _counters(c):
+    _counter(c['other'])
+    for t in c['clients']:
+        _unhex(t, 8)
+        _counter(c['clients'][t])
+
+
+def check(rec):
+    """The record itself when every field has the expected shape; ValueError otherwise."""
+    try:
+        if rec['v'] != _VERSION:
+            raise ValueError('version')
+        _unhex(rec['title'], 8)
+        keys = rec['keys']
+        for n in ('ek', 'ak', 'kek'):
+            _unhex(keys[n], 16)
+        if keys['bk']:
+            _unhex(keys['bk'], 16)
+        _counter(rec['ic']['server'])
+        _counters(rec['ic'])
+        _counters(rec['bic'])
+        for h in rec['hist']:
+            _unhex(h[0], 8)
+            _counter(h[1])
+            _counter(h[2])
+        for sap in rec['lls']:
+            int(sap)
+            _unhex(rec['lls'][sap])
+        for ln in rec['pol']:
+            _unhex(ln, 6)
+            p = rec['pol'][ln]
+            if not isinstance(p[0], int) or not isinstance(p[1], int):
+                raise ValueError('policy')
+        _unhex(rec['seed'])
+        _unhex(rec['fwd'])
+        if not isinstance(rec['boots'], int) or not isinstance(rec['origin'], str):
+            raise ValueError('boots')
+    except (KeyError, TypeError, IndexError, AttributeError):
+        raise ValueError('keystore record layout')
+    return rec
+
+
+def provision(store, rec):
+    """Write a complete fresh record (tools/provision.py). Raises StoreError/ValueError."""
+    store.save(RECORD, check(rec))
+
+
+class ClientCounterTable:
+    """Replay protection for the global unicast key: the same interface as
+    dlms.server.ClientCounters (fresh / expected / accept). The last accepted counter of each
+    client system title is kept in RAM; the persisted floor (lowest counter acceptable after a
+    restart) is raised to counter + client_step before a counter at or above it is accepted."""
+
+    def __init__(self, ks):
+        self._ks = ks
+        self._last = {}
+
+    def _floor(self, st):
+        ic = self._ks.rec['ic']
+        return ic['clients'].get(_hex(st), ic['other'])
+
+    def fresh(self, system_title, ic):
+        last = self._last.get(bytes(system_title))
+        if last is not None:
+            return ic > last
+        return ic >= self._floor(system_title)
+
+    def expected(self, system_title):
+        last = self._last.get(bytes(system_title))
+        if last is not None:
+            return (last + 1) & 0xFFFFFFFF
+        return self._floor(system_title) & 0xFFFFFFFF
+
+    def accept(self, system_title, ic):
+        st = bytes(system_title)
+        if ic >= self._floor(st):
+            for victim in self._ks._raise_floor(_hex(st), ic + self._ks.client_step):
+                self._last.pop(unhexlify(victim), None)
+        self._last[st] = ic
+
+    def reset(self):
+        self._last = {}
+
+
+class KeyStore:
+    def __init__(self, store, step=1000, client_step=100):
+        self.store = store
+        self.step = step                  # server counter values per reservation write
+        self.client_step = client_step    # client counter values per floor write
+        self.rec = None
+        self.failure = None               # why ciphered service is refused, or None
+        self.events = []                  # (name, detail) since start, names only
+        self.sink = None                  # called (name, detail) for every event
+        self._gen = 0                     # bumped when the unicast key changes
+        self._clients = None
+
+    # ---- loading ----
+    @property
+    def ok(self):
+        return self.rec is not None
+
+    def _event(self, name, detail=''):
+        self.events.append((name, detail))
+        if len(self.events) > 16:
+            self.events.pop(0)
+        if self.sink is not None:
+            try:
+                self.sink(name, detail)
+            except Exception:
+                pass
+
+    def _fail(self, why):
+        self.rec = None
+        self.failure = why
+        self._event(EV_FAILURE, why)
+        return False
+
+    def open(self, initial=None):
+        """Load the record; when the store has none (and no record of the first store format),
+        create it from `initial` (a new_record dict). True when the keys are usable; otherwise
+        `failure` says why and nothing may be protected."""
+        try:
+            rec = self.store.load(RECORD, True)
+            damaged = self.store.damaged.get(RECORD)
+            if rec is None:
+                damaged = None
+                rec = self._legacy(initial)
+                if rec is None:
+                    if initial is None:
+                        return self._fail('no keys in the store (not provisioned)')
+                    rec = _copy(initial)
+                check(rec)
+                self.store.save(RECORD, rec)
+            else:
+                check(rec)
+        except StoreCorrupt as e:
+            return self._fail('keystore corrupt: %s' % e)
+        except StoreError as e:
+            return self._fail('keystore not writable: %s' % e)
+        except ValueError:
+            return self._fail('keystore record invalid')
+        if damaged:
+            # The newest copy is damaged and an older one is used. Every server counter write
+            # adds one step, so one extra step covers what the lost copy may have reserved; the
+            # client floors get one client step (see docs/architecture.md for the limits).
+            rec = _copy(rec)
+            ic = rec['ic']
+            ic['server'] = min(ic['server'] + self.step, _LIMIT)
+            for t in ic['clients']:
+                ic['clients'][t] = min(ic['clients'][t] + self.client_step, _LIMIT)
+            ic['other'] = min(ic['other'] + self.client_step, _LIMIT)
+            try:
+                self.store.save(RECORD, rec)
+            except StoreError as e:
+                return self._fail('keystore not writable after fallback: %s' % e)
+            self._event(EV_FALLBACK, 'keystore: %s damaged, older copy used' % ', '.join(damaged))
+        self.rec = rec
+        self.failure = None
+        return True
+
+    def _legacy(self, initial):
+        """Identity and counter reservation from the first store format, if present."""
+        ident = self.store.load('identity', True)
+        if ident is None:
+            return None
+        if initial is None:
+            raise ValueError('legacy identity without configuration')
+        ic = self.store.load('server_ic', True)
+        rec = _copy(initial)
+        rec['origin'] = 'migrated'
+        rec['title'] = _hex(_unhex(ident['system_title'], 8))
+        rec['keys']['ek'] = _hex(_unhex(ident['ek'], 16))
+        rec['keys']['ak'] = _hex(_unhex(ident['ak'], 16))
+        rec['ic']['server'] = _counter(ic['reserved']) if ic is not None else 0
+        return rec
+
+    # ---- what the meter reads ----
+    @property
+    def system_title(self):
+        return unhexlify(self.rec['title'])
+
+    @property
+    def origin(self):
+        return self.rec['origin']
+
+    def key(self, name):
+        v = self.rec['keys'][name]
+        return unhexlify(v) if v else None
+
+    def keys(self):
+        """security.Keys for the global unicast key and the authentication key."""
+        return security.Keys(self.key('ek'), self.key('ak'))
+
+    def matching(self, values):
+        """Names of the keys (of 'ek', 'ak', 'kek') whose value is values[name], e.g. which of
+        the public demo keys are in use."""
+        found = []
+        for n in ('ek', 'ak', 'kek'):
+            if n in values and self.key(n) == values[n]:
+                found.append(n)
+        return found
+
+    def secret(self, client_sap):
+        v = self.rec['lls'].get(str(client_sap))
+        return unhexlify(v) if v is not None else None
+
+    def set_secret(self, client_sap, secret):
+        """Persist a new LLS secret (Association LN attribute 7); False when it did not stick."""
+        def change(r):
+            r['lls'][str(client_sap)] = _hex(secret)
+        return self._try(change, 'lls secret')
+
+    def policy(self, logical_name):
+        """(policy, suite) of a security setup, or None."""
+        v = self.rec['pol'].get(_hex(logical_name))
+        return (v[0], v[1]) if v is not None else None
+
+    def set_policy(self, logical_name, policy, suite=0):
+        def change(r):
+            r['pol'][_hex(logical_name)] = [policy, suite]
+        if not self._try(change, 'security policy'):
+            return False
+        self._event(EV_POLICY_CHANGED, '0x%02X' % policy)
+        return True
+
+    # ---- writing ----
+    def _commit(self, change):
+        new = _copy(self.rec)
+        change(new)
+        self.store.save(RECORD, new)
+        self.rec = new
+
+    def _try(self, change, what):
+        if self.rec is None:
+            return False
+        try:
+            self._commit(change)
+        except StoreError as e:
+            self._event(EV_STORE, '%s: %s' % (what, e))
+            return False
+        return True
+
+    # ---- counters ----
+    def server_counter(self):
+        """InvocationCounter for the current unicast key, resuming from its reservation."""
+        gen = self._gen
+
+        def persist(reserved):
+            if gen != self._gen or self.rec is None:
+                raise security.SecurityError('key changed')
+
+            def change(r):
+                r['ic']['server'] = reserved
+            if not self._try(change, 'server counter'):
+                raise security.SecurityError('counter reservation not persisted')
+
+        return InvocationCounter(self.rec['ic']['server'], persist, self.step)
+
+    def client_counters(self):
+        if self._clients is None:
+            self._clients = ClientCounterTable(self)
+        return self._clients
+
+    def _raise_floor(self, title, floor):
+        """Persist a client floor; returns the titles evicted to make room. Raises
+        SecurityError when it did not stick (the request must then be refused)."""
+        if floor > _LIMIT:
+            floor = _LIMIT
+        evicted = []
+
+        def change(r):
+            c = r['ic']['clients']
+            c[title] = floor
+            while len(c) > _MAX_TITLES:
+                victim = None
+                for t in c:
+                    if t != title and (victim is None or c[t] < c[victim]):
+                        victim = t
+                if c[victim] > r['ic']['other']:
+                    r['ic']['other'] = c[victim]
+                del c[victim]
+                evicted.append(victim)
+        if not self._try(change, 'client counter'):
+            raise security.SecurityError('client counter floor not persisted')
+        return evicted
+
+    # ---- randomness ----
+    def rng(self, entropy):
+        """An HMAC_DRBG for this boot, seeded from entropy(32) (os.urandom), the provisioned
+        seed and the forward seed of the previous boot; the forward seed for the next boot is
+        persisted before any output is handed out, so even a repeating entropy source never
+        repeats an output across restarts. Raises KeyStoreError when it cannot persist."""
+        r = self.rec
+        nonce = unhexlify(r['fwd']) + (b'%d' % r['boots'])
+        d = HmacDrbg(bytes(entropy(32)), nonce,
+                     b'dlms meter drbg' + unhexlify(r['seed']) + unhexlify(r['title']))
+        fwd = d.generate(32)
+
+        def change(x):
+            x['fwd'] = _hex(fwd)
+            x['boots'] = x['boots'] + 1
+        if not self._try(change, 'drbg state'):
+            raise KeyStoreError('DRBG state not persisted')
+        return d
+
+    # ---- key transfer ----
+    def transfer(self, entries, server):
+        """key_transfer: entries [(key_id, wrapped key)], each unwrapped with the current master
+        key (RFC 3394). Nothing changes unless every key unwraps. The new keys are persisted
+        (with the counters of a new unicast key reset) before this returns OK; the server switches
+        to them after the current response, which is still protected under the old keys."""
+        if self.rec is None:
+            return ERR_STATE
+        from dlms import keywrap        # only needed here: not kept in RAM from boot on
+        kek = self.key('kek')
+        new = {}
+        for kid, wrapped in entries:
+            try:
+                k = keywrap.unwrap(kek, wrapped)
+            except keywrap.KeyWrapError:
+                self._event(EV_UNWRAP, 'key id %d: integrity check failed' % kid)
+                return ERR_UNWRAP
+            if len(k) != 16:
+                return ERR_KEY
+            new[KEY_NAMES[kid]] = k
+        changed = []
+        for n in KEY_NAMES:
+            if n in new and new[n] != self.key(n):
+                changed.append(n)
+        if not changed:
+            return OK            # the keys it already has: nothing changes, no counter resets
+        ek_changed = 'ek' in changed
+        if ek_changed:
+            try:
+                server.counter.ensure()   # the response below still needs one old-key value
+            except security.SecurityError:
+                return ERR_STORE
+        old_reserved = server.counter.reserved
+        old_fp = fingerprint(self.key('ek'))
+
+        def change(r):
+            r['origin'] = 'transferred'
+            for n in changed:
+                r['keys'][n] = _hex(new[n])
+            if ek_changed:
+                ic = r['ic']
+                top = ic['other']
+                for t in ic['clients']:
+                    if ic['clients'][t] > top:
+                        top = ic['clients'][t]
+                fp = fingerprint(new['ek'])
+                found = None
+                hist = []
+                for h in r['hist']:
+                    if h[0] == fp:
+                        found = h
+                    else:
+                        hist.append(h)
+                hist.insert(0, [old_fp, max(old_reserved, ic['server']), top])
+                r['hist'] = hist[:_HISTORY]
+                if found is not None:   # an earlier key again: resume its counters
+                    r['ic'] = {'server': found[1], 'clients': {}, 'other': found[2]}
+                else:
+                    r['ic'] = {'server': 0, 'clients': {}, 'other': 0}
+            if 'bk' in changed:
+                r['bic'] = {'clients': {}, 'other': 0}
+        if not self._try(change, 'key transfer'):
+            return ERR_STORE
+        if ek_changed:
+            self._gen += 1           # the old key's counter can no longer reserve anything
+
+        def apply():
+            server.keys = self.keys()
+            if ek_changed:
+                server.counter = self.server_counter()
+                if self._clients is not None:
+                    self._clients.reset()
+            self._event(EV_KEY_CHANGED, ','.join(changed))
+        server.after_response(apply)
+        return OK
