@@ -23,6 +23,10 @@ DEFAULTS = {
     'max_pdu': 1024,
     'counter_step': 1000,
     'client_counter_step': 100,
+    'lockout_failures': 3,          # consecutive failed authentications that start a lockout
+    'lockout_seconds': 60,          # first lockout period; doubles per lockout ...
+    'lockout_max_seconds': 3600,    # ... up to this
+    'event_log_entries': 100,       # security event log ring size
     'energy_start_wh': 0,
     'energy_wh_per_second': 1,
 }

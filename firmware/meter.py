@@ -11,6 +11,8 @@ from dlms.cosem.base import READ, WRITE, AUTH_REQUEST, ENC_REQUEST, AUTH_RESPONS
 from dlms.cosem.base import INVOKE, NO_ACCESS
 from dlms.cosem import Data, Register, Clock, AssociationLN, SecuritySetup
 from dlms.cosem.security_setup import POLICY_SUITE0
+from dlms.eventlog import SecurityEventLog
+from dlms.lockout import Lockout
 import config as configmod
 
 R = READ
@@ -127,6 +129,14 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
     current = AssociationLN('0.0.40.0.0.255')
     sec_setup = SecuritySetup(SECURITY_SETUP_LN, st, security_policy=policy, security_suite=0,
                               manager=ks if refused is None else None)
+    events = SecurityEventLog(clock, store, cfg['event_log_entries'])
+    lockout = Lockout(now, store, cfg['lockout_failures'], cfg['lockout_seconds'],
+                      cfg['lockout_max_seconds'])
+
+    def record(name, client_sap, detail):
+        events.record(name)
+        if on_event is not None:
+            on_event(name, client_sap, detail)
 
     assoc_read = (R, R, R, R, R, R, N, R, R)          # secret (7) never readable
     public = AssociationConfig(
@@ -152,6 +162,8 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
             (active_energy, (R | AE, R | AE, R | AE), (N,)),
             (current, mgmt_assoc, (INVOKE | AE, N, N, N)),
             (sec_setup, (R | AE,) * 6, (INVOKE | AE, INVOKE | AE, N, N, N, N, N, N)),
+            (events.code, (R | AE, R | AE), ()),
+            (events.profile, (R | AE,) * 8, (N, N)),
         ])
     associations = [public, management]
     if secret is not None:          # without its secret from the store, no reader association
@@ -159,10 +171,10 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
     if refused is None:
         server = Server(st, ks.keys(), associations, rng, ks.server_counter(),
                         max_pdu=cfg['max_pdu'], client_counters=ks.client_counters(),
-                        on_event=on_event)
+                        on_event=record, lockout=lockout)
     else:
         server = Server(st, None, associations, rng, _refusing_counter(),
-                        max_pdu=cfg['max_pdu'], on_event=on_event)
+                        max_pdu=cfg['max_pdu'], on_event=record, lockout=lockout)
     if ks.ok:
         server.secret_store = ks
     for name, detail in ks.events:
@@ -172,7 +184,8 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
         server.event(name, 0, detail)
     ks.sink = sink
     objects = {'ldn': ldn, 'clock': clock, 'energy': active_energy,
-               'association': current, 'security_setup': sec_setup}
+               'association': current, 'security_setup': sec_setup,
+               'event_code': events.code, 'event_log': events.profile}
     return Meter(server, objects, demo, st, ks, refused, virtual)
 
 

@@ -1,0 +1,168 @@
+"""Authorization against the virtual meter with the Gurux client: each demo association reaches
+exactly its rights; a lockout starts and ends; the management client reads the security event
+log, which holds the events the negative cases caused."""
+import contextlib
+import io
+import itertools
+import json
+import os
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'tools'))
+from sim_process import VirtualMeter  # noqa: E402
+
+from interop.gurux_session import (  # noqa: E402
+    GuruxSession, make_object, AssociationRejected, DataAccessError, HlsFailed)
+from gurux_dlms.enums import DataType  # noqa: E402
+
+HOST = '127.0.0.1'
+LOCKOUT_SECONDS = 3
+_IC = itertools.count(1000, 1000)
+
+OBJECTS = {
+    'ldn': (1, '0.0.42.0.0.255'),
+    'clock': (8, '0.0.1.0.0.255'),
+    'energy': (3, '1.0.1.8.0.255'),
+    'association': (15, '0.0.40.0.0.255'),
+    'security_setup': (64, '0.0.43.0.0.255'),
+    'event_code': (1, '0.0.96.11.7.255'),
+    'event_log': (7, '0.0.99.98.7.255'),
+}
+GRANTED = {
+    16: {'ldn', 'clock', 'association'},
+    17: {'ldn', 'clock', 'energy', 'association'},
+    1: set(OBJECTS),
+}
+
+
+@pytest.fixture(scope='module')
+def meter(tmp_path_factory):
+    cfg = tmp_path_factory.mktemp('cfg') / 'meter.json'
+    cfg.write_text(json.dumps({'lockout_failures': 3, 'lockout_seconds': LOCKOUT_SECONDS,
+                               'lockout_max_seconds': 8 * LOCKOUT_SECONDS}))
+    vm = VirtualMeter(config=str(cfg))
+    vm.start()
+    yield vm
+    vm.stop()
+    assert 'Traceback' not in vm.output(), vm.output()
+
+
+def connect(meter, sap, **kw):
+    auth = {16: 'none', 17: 'low', 1: 'hls-gmac'}[sap]
+    if sap == 17:
+        kw.setdefault('password', b'12345678')
+    if sap == 1:
+        kw.setdefault('ciphered', True)
+        kw.setdefault('invocation_counter', next(_IC) * 1000)
+    s = GuruxSession(HOST, meter.port, sap, authentication=auth, **kw)
+    s.connect()
+    return s
+
+
+@contextlib.contextmanager
+def associated(meter, sap, **kw):
+    s = connect(meter, sap, **kw)
+    with contextlib.redirect_stdout(io.StringIO()):
+        s.associate()
+        try:
+            yield s
+        finally:
+            try:
+                s.release()
+            finally:
+                s.close()
+
+
+def obj(name):
+    return make_object(*OBJECTS[name])
+
+
+@pytest.mark.parametrize('sap', [16, 17, 1])
+def test_each_association_reaches_exactly_its_objects(meter, sap):
+    with associated(meter, sap) as s:
+        listed = {o.logicalName for o in s.read(obj('association'), 2)}
+        assert listed == {OBJECTS[n][1] for n in GRANTED[sap]}
+        for name in OBJECTS:
+            if name in GRANTED[sap]:
+                s.read_raw_value(obj(name), 1)          # logical_name is readable
+            else:
+                with pytest.raises(DataAccessError) as e:
+                    s.read_raw_value(obj(name), 1)
+                assert e.value.code == 4                # object-undefined
+        with pytest.raises(DataAccessError) as e:
+            s.read_raw_value(obj('association'), 7)     # the secret: never readable
+        assert e.value.code == 3
+
+
+@pytest.mark.parametrize('sap', [16, 17, 1])
+def test_only_management_may_set_and_shift_the_clock(meter, sap):
+    with associated(meter, sap) as s:
+        c = obj('clock')
+        s.read(c, 2)
+        if sap == 1:
+            s.write(c, 2)
+            s.method(c, 6, 0, DataType.INT16)          # shift_time(0 s)
+        else:
+            with pytest.raises(DataAccessError) as e:
+                s.write(c, 2)
+            assert e.value.code == 3                    # read-write-denied
+            with pytest.raises(DataAccessError) as e:
+                s.method(c, 6, 0, DataType.INT16)
+            assert e.value.code == 3
+
+
+def test_lockout_starts_after_failures_and_ends_after_backoff(meter):
+    for _ in range(3):
+        s = connect(meter, 17, password=b'wrong')
+        with pytest.raises(AssociationRejected) as e:
+            s.associate()
+        assert (e.value.result, e.value.diagnostic) == (1, 13)
+        s.close()
+    s = connect(meter, 17)                              # right password, but locked out
+    with pytest.raises(AssociationRejected) as e:
+        s.associate()
+    assert e.value.result == 2                          # rejected-transient
+    s.close()
+    with associated(meter, 16) as p:                    # other clients are served meanwhile
+        p.read(obj('clock'), 2)
+    time.sleep(LOCKOUT_SECONDS + 0.5)
+    with associated(meter, 17) as s:                    # released: and the count is reset
+        s.read(obj('energy'), 2)
+
+
+def test_management_reads_security_events_caused_by_negative_cases(meter):
+    # cause: a failed HLS (wrong authentication key) and a replayed invocation counter
+    s = connect(meter, 1, authentication_key=bytes(16))
+    with pytest.raises((AssociationRejected, HlsFailed)):
+        with contextlib.redirect_stdout(io.StringIO()):
+            s.associate()
+    s.close()
+    with associated(meter, 1) as s:
+        s.read(obj('clock'), 2)
+        assert s.exchange_raw(s.last_request_raw)[:3] == bytes.fromhex('D80106')
+    with associated(meter, 1) as s:
+        log = obj('event_log')
+        s.read(log, 3)                                  # capture objects
+        assert [str(o[0].logicalName) for o in log.captureObjects] == \
+            ['0.0.1.0.0.255', '0.0.96.11.7.255']
+        assert s.read_raw_value(log, 4) == 0            # capture period: event driven
+        rows = s.read_raw_value(log, 2)
+        codes = [r[1] for r in rows]
+        assert 1 in codes                               # failed authentication
+        assert 3 in codes                               # replayed invocation counter
+        assert 4 in codes                               # lockout started (previous test)
+        n = s.read_raw_value(log, 7)
+        assert n == len(rows)
+    with associated(meter, 16) as p:                    # not readable by the public client
+        with pytest.raises(DataAccessError):
+            p.read_raw_value(obj('event_log'), 2)
+
+
+def test_oversized_wrapper_frame_gets_pdu_too_long(meter):
+    with associated(meter, 16) as s:
+        reply = s.exchange_raw(bytes(5000))
+        assert reply == bytes.fromhex('D80104')
+        s.read(obj('clock'), 2)
