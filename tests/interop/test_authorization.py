@@ -166,3 +166,21 @@ def test_oversized_wrapper_frame_gets_pdu_too_long(meter):
         reply = s.exchange_raw(bytes(5000))
         assert reply == bytes.fromhex('D80104')
         s.read(obj('clock'), 2)
+
+
+def test_lockout_survives_a_restart(tmp_path):
+    cfg = tmp_path / 'meter.json'
+    cfg.write_text(json.dumps({'lockout_failures': 2, 'lockout_seconds': 600}))
+    state = str(tmp_path / 'state')
+    with VirtualMeter(config=str(cfg), state_dir=state) as vm:
+        for _ in range(2):
+            s = connect(vm, 17, password=b'wrong')
+            with pytest.raises(AssociationRejected):
+                s.associate()
+            s.close()
+    with VirtualMeter(config=str(cfg), state_dir=state) as vm:
+        s = connect(vm, 17)
+        with pytest.raises(AssociationRejected) as e:
+            s.associate()
+        assert e.value.result == 2                      # still locked out after the restart
+        s.close()
