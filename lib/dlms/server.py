@@ -481,16 +481,24 @@ class Session:
             return None, cb.OBJECT_CLASS_INCONSISTENT
         return entry, 0
 
-    def _read(self, class_id, ln, attr, selector, params, protection):
+    def _target(self, class_id, ln, index, methods, right, protection):
+        """(object, 0) when attribute (or method) `index` of the object may be used with
+        `right` under this request's protection; else (None, the result code to answer)."""
         entry, err = self._lookup(class_id, ln)
         if entry is None:
+            return None, err
+        modes = entry[2] if methods else entry[1]
+        if index < 1 or index > len(modes):
+            return None, cb.OBJECT_UNDEFINED
+        if not self._allowed(modes[index - 1], right, protection):
+            return None, cb.READ_WRITE_DENIED
+        return entry[0], 0
+
+    def _read(self, class_id, ln, attr, selector, params, protection):
+        obj, err = self._target(class_id, ln, attr, False, cb.READ, protection)
+        if obj is None:
             return err
-        modes = entry[1]
-        if attr < 1 or attr > len(modes):
-            return cb.OBJECT_UNDEFINED
-        if not self._allowed(modes[attr - 1], cb.READ, protection):
-            return cb.READ_WRITE_DENIED
-        return entry[0].get(attr, self, selector, params)
+        return obj.get(attr, self, selector, params)
 
     def _get(self, apdu, protection, overhead):
         req = xdlms.parse_get_request(apdu)
@@ -549,32 +557,21 @@ class Session:
 
     def _set(self, apdu, protection):
         req = xdlms.parse_set_request(apdu)
-        entry, err = self._lookup(req.class_id, req.instance)
-        if entry is None:
-            return xdlms.set_response_normal(req.invoke_id, err)
-        modes = entry[1]
         attr = req.attribute_id
-        if attr < 1 or attr > len(modes):
-            return xdlms.set_response_normal(req.invoke_id, cb.OBJECT_UNDEFINED)
-        if not self._allowed(modes[attr - 1], cb.WRITE, protection):
-            return xdlms.set_response_normal(req.invoke_id, cb.READ_WRITE_DENIED)
-        dar = entry[0].set(attr, req.value, self, req.access_selector, req.access_params)
+        obj, dar = self._target(req.class_id, req.instance, attr, False, cb.WRITE, protection)
+        if obj is not None:
+            dar = obj.set(attr, req.value, self, req.access_selector, req.access_params)
         return xdlms.set_response_normal(req.invoke_id, dar)
 
     def _action(self, apdu, protection):
         req = xdlms.parse_action_request(apdu)
-        entry, err = self._lookup(req.class_id, req.instance)
-        if entry is None:
-            return xdlms.action_response_normal(req.invoke_id, err)
-        modes = entry[2]
         m = req.method_id
-        if m < 1 or m > len(modes):
-            return xdlms.action_response_normal(req.invoke_id, cb.OBJECT_UNDEFINED)
-        if not self._allowed(modes[m - 1], cb.INVOKE, protection):
+        obj, err = self._target(req.class_id, req.instance, m, True, cb.INVOKE, protection)
+        if obj is None:
             if self.assoc.state == am.PENDING:
                 self.assoc.event(am.HLS_FAILED)
-            return xdlms.action_response_normal(req.invoke_id, cb.READ_WRITE_DENIED)
-        result, ret = entry[0].action(m, req.parameter, self)
+            return xdlms.action_response_normal(req.invoke_id, err)
+        result, ret = obj.action(m, req.parameter, self)
         data = axdr.to_bytes(ret) if ret is not None else None
         return xdlms.action_response_normal(req.invoke_id, result, data)
 

@@ -3,6 +3,7 @@
 from binascii import unhexlify
 
 from dlms import acse
+from vector_rng import Rng
 
 
 def _h(s):
@@ -318,21 +319,9 @@ def test_bodies_cut_anywhere_raise_only_acse_error_or_parse():
                 pass
 
 
-class _Rng:
-    def __init__(self, seed):
-        self.s = seed
-
-    def byte(self):
-        s = self.s
-        s ^= (s << 13) & 0xFFFFFFFF
-        s ^= s >> 17
-        s ^= (s << 5) & 0xFFFFFFFF
-        self.s = s
-        return s & 0xFF
-
 
 def test_mutated_and_random_inputs_raise_only_acse_error():
-    rng = _Rng(0xACE5)
+    rng = Rng(0xACE5)
     for base in (AARQ_CIPHERED_LLS, AARQ_HLS_GMAC, AARQ_LLS):
         for _ in range(300):
             b = bytearray(base)

@@ -5,6 +5,7 @@
 from binascii import unhexlify
 
 from dlms import axdr
+from vector_rng import Rng
 
 
 def _h(s):
@@ -235,22 +236,9 @@ def test_memoryview_and_bytearray_inputs_decode_like_bytes():
     assert axdr.decode_all(memoryview(enc)) == v
 
 
-class _Rng:
-    def __init__(self, seed):
-        self.s = seed
-
-    def byte(self):
-        # xorshift32
-        s = self.s
-        s ^= (s << 13) & 0xFFFFFFFF
-        s ^= s >> 17
-        s ^= (s << 5) & 0xFFFFFFFF
-        self.s = s
-        return s & 0xFF
-
 
 def test_random_garbage_raises_only_axdr_error_or_decodes():
-    rng = _Rng(0x1234567)
+    rng = Rng(0x1234567)
     decoded = 0
     for i in range(1500):
         n = rng.byte() % 24
@@ -269,7 +257,7 @@ def test_random_garbage_raises_only_axdr_error_or_decodes():
 
 
 def test_mutated_valid_encodings_raise_only_axdr_error_or_decode():
-    rng = _Rng(0xBADC0DE)
+    rng = Rng(0xBADC0DE)
     for hx in _VALID:
         enc = _h(hx)
         for _ in range(60):

@@ -5,6 +5,7 @@
 from binascii import unhexlify
 
 from dlms import axdr, xdlms
+from vector_rng import Rng
 
 
 def _h(s):
@@ -364,21 +365,9 @@ def test_every_strict_prefix_raises_xdlms_error_as_malformed():
             assert e.unsupported is False, (buf, n)
 
 
-class _Rng:
-    def __init__(self, seed):
-        self.s = seed
-
-    def byte(self):
-        s = self.s
-        s ^= (s << 13) & 0xFFFFFFFF
-        s ^= s >> 17
-        s ^= (s << 5) & 0xFFFFFFFF
-        self.s = s
-        return s & 0xFF
-
 
 def test_random_and_mutated_requests_raise_only_xdlms_error():
-    rng = _Rng(0xD1D1)
+    rng = Rng(0xD1D1)
     parsers = (xdlms.parse_get_request, xdlms.parse_set_request, xdlms.parse_action_request,
                xdlms.parse_initiate_request)
     for fn, base in _REQUESTS:
