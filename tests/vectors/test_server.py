@@ -460,3 +460,50 @@ def test_failed_hls_pass_3_counts_towards_lockout():
         bad = h('C301C1000F0000280000FF0101091110000000011A52FE7DD3E72748973C1E29')
         s.handle(glo(bad, ic + 1))
     assert aare_result(srv.session(1).handle(hls_aarq(client_ic=20))) == (2, 1)
+
+
+# ---- dedicated key ----
+
+DEDICATED = h('00112233445566778899AABBCCDDEEFF')
+INITIATE_WITH_DEDICATED_KEY = h('01011000112233445566778899AABBCCDDEEFF0000065F1F0400007E1F04B0')
+
+
+def test_dedicated_key_ciphers_ded_requests_and_answers_in_kind():
+    srv, _ = make_server()
+    s = srv.session(1)
+    aare = s.handle(hls_aarq(initiate=INITIATE_WITH_DEDICATED_KEY))
+    assert aare_result(aare) == (0, 14)
+    fstoc = security.hls_gmac(security.Keys(EK, AK), CLIENT_ST, 2, STOC)
+    act = h('C301C1000F0000280000FF010109') + bytes((len(fstoc),)) + fstoc
+    assert unglo(s.handle(glo(act, 2)))[:5] == h('C701C10001')
+    ded = security.Keys(DEDICATED, AK)
+    content = security.protect(ded, 0x30, CLIENT_ST, 1, get_request(1, LDN, 2))
+    req = security.wrap(security.KIND_DED, None, content, 0xC0)
+    assert req[0] == 0xD0
+    resp = s.handle(req)
+    assert resp[0] == 0xD4                       # ded-get-response
+    env = security.unwrap(resp)
+    plain = security.unprotect(ded, SERVER_ST, env[3])[2]
+    assert plain == h('C401C100') + axdr.to_bytes(axdr.octets(b'MMM0000012345678'))
+    # the dedicated key's own counter: a replay is refused, the global one is unaffected
+    assert s.handle(req)[:3] == h('D80106')
+    assert unglo(s.handle(glo(get_request(1, LDN, 2), 3)))[:4] == h('C401C100')
+    # a ded request enciphered with the global key fails its tag
+    bad = security.wrap(security.KIND_DED, None,
+                        security.protect(security.Keys(EK, AK), 0x30, CLIENT_ST, 5,
+                                         get_request(1, LDN, 2)), 0xC0)
+    assert s.handle(bad) == h('D80105')
+
+
+def test_dedicated_key_is_refused_without_authenticated_encryption():
+    srv, _ = make_server()
+    s = srv.session(1)
+    content = security.protect(security.Keys(EK, AK), 0x20, CLIENT_ST, 1,
+                               INITIATE_WITH_DEDICATED_KEY)
+    glo_init = security.wrap(security.KIND_GLO, None, content, 0x01)
+    aarq = hls_aarq()
+    ui = tlv(0xBE, tlv(0x04, glo_init))
+    aarq = tlv(0x60, aarq[2:aarq.index(b'\xbe')] + ui)
+    aare = s.handle(aarq)
+    assert aare_result(aare)[0] == 1
+    assert s.assoc.state == am.NON_ASSOCIATED
