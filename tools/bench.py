@@ -1,14 +1,20 @@
-"""make bench: speed figures of the virtual meter and of the library's GCM. Printed, never asserted.
+"""make bench: speed, heap and size figures of the meter. Printed, never asserted.
 
 - secured GET round trips per second (HLS-GMAC, authenticated and encrypted) beside public ones,
   against the virtual meter under MicroPython, with the same Gurux client; target: secured >= 80%
   of public;
 - GCM cost per 64-byte and 1 KiB APDU under the MicroPython unix port and under CPython, beside
-  `cryptography`; target: MicroPython 64 B within 100x of cryptography under CPython.
+  `cryptography`; target: MicroPython 64 B within 100x of cryptography under CPython;
+- the smallest heap in which a whole management session (HLS-GMAC, authenticated and encrypted,
+  ten GETs, object_list in blocks) still succeeds, under the MicroPython unix port, the meter
+  running from .mpy files (tools/meter_memory.py): total, the code's share, and what is needed
+  beyond the code (the figure for a board with frozen modules; target 32 KiB);
+- the total size of the compiled .mpy files a board gets (make deploy); target 96 KiB.
 """
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -124,6 +130,53 @@ def main():
             print('%-12s %-18s %-4s %7.0fx cryptography' % (key[0], key[1], key[2],
                                                            f[key] / ref[key[2]]))
     print('(target: micropython 64B within 100x of cryptography)')
+    print()
+    memory_figures()
+    print()
+    size_figures()
+
+
+KIB = 1024
+
+
+def memory_figures():
+    import meter_memory
+    print('== heap: smallest for a management session (HLS-GMAC, auth+enc, 10 GETs, object_list '
+          'in blocks) ==')
+    print('(MicroPython unix port, x64: pointers and object headers take 8 bytes, 4 on a board)')
+    with tempfile.TemporaryDirectory(prefix='bench-heap-') as tmp:
+        for romfs, label in ((False, '.mpy files loaded into the heap (make deploy layout)'),
+                             (True, '.mpy in a ROMFS image, run in place')):
+            out = os.path.join(tmp, 'romfs' if romfs else 'mpy')
+            launcher = meter_memory.build_tree(out, romfs)
+            code = meter_memory.code_footprint(launcher)
+            least = meter_memory.smallest_heap(launcher, code, code + 256 * KIB, 512)
+            print('-- %s' % label)
+            print('smallest heap for the session        %7d bytes (%5.1f KiB, -X heapsize)'
+                  % (least, least / KIB))
+            print('  code: in use after the imports     %7d bytes (%5.1f KiB)'
+                  % (code, code / KIB))
+            if romfs:
+                image = os.path.getsize(os.path.join(out, 'lib.romfs'))
+                print('    the ROMFS image (flash on a board) %5d bytes, module objects and '
+                      'qstrs %d bytes' % (image, code - image))
+            print('  needed beyond the code             %7d bytes (%5.1f KiB; target 32 KiB, '
+                  'make test checks <= 64 KiB)' % (least - code, (least - code) / KIB))
+
+
+def size_figures():
+    import mpy_build
+    print('== .mpy a board gets (make deploy: lib/, firmware/, the board profile) ==')
+    with tempfile.TemporaryDirectory(prefix='bench-mpy-') as tmp:
+        for board in mpy_build.BOARDS:
+            for opt in (0, 3):
+                _, sizes = mpy_build.build_board(board, os.path.join(tmp, '%s%d' % (board, opt)),
+                                                 opt=opt)
+                total = sum(n for _, n in sizes)
+                print('%-7s %-10s %-27s %3d files %7d bytes (%5.1f KiB; target 96 KiB)'
+                      % (board, mpy_build.ARCH[board],
+                         'with -O3 (no line numbers)' if opt else 'as deployed',
+                         len(sizes), total, total / KIB))
 
 
 if __name__ == '__main__':

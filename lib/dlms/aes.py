@@ -29,7 +29,8 @@ class AesError(ValueError):
 
 
 # ---------------------------------------------------------------------------
-# Tables, computed once at import: S-box, inverse S-box, multiplication by x.
+# Tables of the pure-Python AES: S-box, inverse S-box, multiplication by x.
+# Computed on first use, so that a board running on cryptolib never holds them.
 
 def _make_tables():
     x2 = bytearray(256)
@@ -64,7 +65,13 @@ def _make_tables():
     return bytes(sbox), bytes(inv), bytes(x2)
 
 
-_SBOX, _INV_SBOX, _X2 = _make_tables()
+_SBOX = _INV_SBOX = _X2 = None
+
+
+def _tables():
+    global _SBOX, _INV_SBOX, _X2
+    if _SBOX is None:
+        _SBOX, _INV_SBOX, _X2 = _make_tables()
 
 
 def _expand_key(key):
@@ -102,6 +109,7 @@ class _PyAes:
     # State bytes are kept in 16 locals s0..s15, index = row + 4 * column.
 
     def __init__(self, key):
+        _tables()
         rks = _expand_key(key)
         self._first = rks[0]
         self._mid = rks[1:-1]

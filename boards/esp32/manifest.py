@@ -1,0 +1,20 @@
+# Freezes the meter into a custom MicroPython firmware for this board: its bytecode then runs
+# from flash instead of being loaded into the heap (see README.md, "Memory"). From a MicroPython
+# source tree with ESP-IDF set up:
+#     cd ports/esp32
+#     make BOARD=ESP32_GENERIC FROZEN_MANIFEST=/path/to/this/repo/boards/esp32/manifest.py
+# Flash that firmware, then put on the filesystem only firmware/main.py (as main.py) and, if
+# wanted, config.json and board.json:  mpremote cp firmware/main.py :main.py
+# main.py is left out on purpose: a frozen main.py would always run at boot, and renaming the
+# file (what `make halt` does) is the way to reach the REPL while the watchdog is not running.
+# The module list is that of `make deploy BOARD=esp32` (DEPLOY_EXCLUDE of board.py left out);
+# tests/test_board_packaging.py checks it. Relative paths are relative to this file.
+include("$(PORT_DIR)/boards/manifest.py")
+package("dlms", base_path="../../lib")
+module("config.py", base_path="../../firmware")
+module("meter.py", base_path="../../firmware")
+module("ports.py", base_path="../../firmware")
+module("supervisor.py", base_path="../../firmware")
+package("transports", base_path="../../firmware",
+        files=["__init__.py", "hdlc_serve.py", "uart.py", "wrapper_tcp.py"])
+module("board.py")
