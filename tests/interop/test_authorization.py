@@ -184,3 +184,41 @@ def test_lockout_survives_a_restart(tmp_path):
             s.associate()
         assert e.value.result == 2                      # still locked out after the restart
         s.close()
+
+
+def test_event_log_selective_access_by_entry_and_range_and_get_with_list(meter):
+    import datetime
+    # make sure there are a few entries: three wrong passwords on a fresh SAP 17 count
+    with associated(meter, 1) as s:
+        log = obj('event_log')
+        s.read(log, 3)
+        total = s.read_raw_value(log, 7)
+        assert total >= 3
+        reply = s._exchange(s.client.readRowsByEntry(log, 2, 2))
+        rows = reply.value
+        assert len(rows) == 2
+        everything = s.read_raw_value(log, 2)
+        assert [list(r) for r in rows] == [list(r) for r in everything[1:3]]
+        now = datetime.datetime.now(datetime.timezone.utc)
+        wide = s._exchange(s.client.readRowsByRange(
+            log, now - datetime.timedelta(days=1), now + datetime.timedelta(days=1))).value
+        assert len(wide) == len(everything)
+        past = s._exchange(s.client.readRowsByRange(
+            log, datetime.datetime(2001, 1, 1, tzinfo=datetime.timezone.utc),
+            datetime.datetime(2001, 1, 2, tzinfo=datetime.timezone.utc))).value
+        assert not past
+        # GET-with-list: two attributes in one request
+        pairs = [(obj('ldn'), 2), (obj('event_log'), 7)]
+        frames = [f for message in s.client.readList(pairs) for f in message]
+        reply = s._exchange(frames)
+        values = reply.value
+        assert bytes(values[0]) == b'MMM0000012345678'
+        assert values[1] == total
+
+
+def test_event_log_goes_by_block_transfer_with_a_small_pdu(meter):
+    with associated(meter, 1, max_pdu=128) as s:
+        log = obj('event_log')
+        n = s.read_raw_value(log, 7)
+        rows = s.read_raw_value(log, 2)
+        assert len(rows) == n and n >= 3
