@@ -131,21 +131,6 @@ SERIAL_PORTS = {
 SERIAL_AUTOSTART = ('optical', 'rs485')
 
 
-def invert_flags(names):
-    """machine.UART inversion flags for a tuple of constant names (0 for none)."""
-    if not names:
-        return 0
-    if isinstance(names, int):
-        return names
-    from machine import UART
-    flags = 0
-    for n in names:
-        flags |= getattr(UART, n)
-    return flags
-
-
 def open_port(name, spec, line):
     from transports import uart
-    spec = dict(spec)
-    spec['invert'] = invert_flags(spec.get('invert'))
     return uart.open_uart(spec, line)

@@ -52,9 +52,26 @@ class UartPort:
         self.line = (baud, bits, parity)
 
 
+def invert_flags(names):
+    """machine.UART inversion flags for a board profile's tuple of constant names, e.g.
+    ('INV_TX',); an int is taken as it is, () or None is no inversion."""
+    if not names:
+        return 0
+    if isinstance(names, int):
+        return names
+    from machine import UART
+    flags = 0
+    for n in names:
+        flags |= getattr(UART, n)
+    return flags
+
+
 def open_uart(spec, line):
-    """UartPort for a board profile entry: uart id, tx/rx pins, invert, de pin, buffers."""
+    """UartPort for a board profile entry: uart id, tx/rx pins, invert (flags or names), de pin,
+    buffers."""
     from machine import UART, Pin
+    spec = dict(spec)
+    spec['invert'] = invert_flags(spec.get('invert'))
     baud, bits, parity = line
     kw = {'baudrate': baud, 'bits': bits, 'parity': parity, 'stop': 1, 'timeout': 0,
           'txbuf': spec.get('txbuf', 512), 'rxbuf': spec.get('rxbuf', 512)}
