@@ -183,6 +183,7 @@ def set_line(fd, baud, seven_e_one=False):
         if not seven_e_one:
             raise
         termios.tcsetattr(fd, termios.TCSADRAIN, [0, 0, base | termios.CS8, 0, speed, speed, cc])
+    assert termios.tcgetattr(fd)[4] == speed       # the speed itself is always taken
 
 
 def _read_line(fd, timeout):

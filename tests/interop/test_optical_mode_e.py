@@ -15,6 +15,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'tools'))
 from sim_process import VirtualMeter  # noqa: E402
 
 from interop.gurux_session import FdStream, GuruxSession, make_object  # noqa: E402
+from hil.sessions import set_line  # noqa: E402
 
 IDENTIFICATION = b'/MMM5\\2SECMETER\r\n'     # boards/host/board.py SERIAL_PORTS['optical']
 _IC = itertools.count(300000, 1000)
@@ -34,29 +35,10 @@ def meter():
 def head(meter):
     """The optical head: the pty opened like a serial device, at 300 baud 7E1."""
     fd = os.open(meter.optical_pty, os.O_RDWR | os.O_NOCTTY)
-    set_line(fd, termios.B300, seven_e_one=True)
+    set_line(fd, 300, seven_e_one=True)
     termios.tcflush(fd, termios.TCIOFLUSH)
     yield fd
     os.close(fd)
-
-
-def set_line(fd, speed, seven_e_one):
-    """Baud rate and frame format as a serial tool sets them. A Linux pty has no parity and
-    keeps CS8 (drivers/tty/pty.c); recent kernels refuse a repeated 7E1 request with EINVAL, so
-    the request is retried as 8N1 at the same speed. The speed itself is always taken."""
-    iflag, oflag, cflag, lflag, ispeed, ospeed, cc = termios.tcgetattr(fd)
-    cc[termios.VMIN] = 0
-    cc[termios.VTIME] = 0
-    base = termios.CREAD | termios.CLOCAL
-    try:
-        cflag = base | ((termios.CS7 | termios.PARENB) if seven_e_one else termios.CS8)
-        termios.tcsetattr(fd, termios.TCSADRAIN, [0, 0, cflag, 0, speed, speed, cc])
-    except termios.error:
-        if not seven_e_one:
-            raise
-        termios.tcsetattr(fd, termios.TCSADRAIN, [0, 0, base | termios.CS8, 0, speed, speed,
-                                                  cc])
-    assert termios.tcgetattr(fd)[4] == speed
 
 
 def read_line(fd, timeout=2.0):
@@ -80,7 +62,7 @@ def opening(fd, request=b'/?!\r\n'):
     os.write(fd, b'\x06' + b'2' + z + b'2\r\n')       # HDLC procedure, 9600, binary mode
     termios.tcdrain(fd)
     time.sleep(0.1)                                   # the client's baud change delay
-    set_line(fd, termios.B9600, seven_e_one=False)
+    set_line(fd, 9600)
     return ident
 
 
@@ -95,7 +77,7 @@ def hdlc_session(fd, sap, **kw):
 
 
 def back_to_300(fd):
-    set_line(fd, termios.B300, seven_e_one=True)
+    set_line(fd, 300, seven_e_one=True)
 
 
 @pytest.mark.parametrize('sap', [1, 16, 17])
