@@ -3,6 +3,15 @@
 # reports at boot, feeds the watchdog from the main loop and restarts after a fatal error.
 # On the unix port (the virtual meter) options come from the command line; a board reads
 # its profile's CONFIG_FILE when present.
+import gc
+# Collect every 8 KiB allocated while the code is imported and the meter built (MicroPython's
+# default collects only when the heap is full). Loading .mpy files into the heap leaves the
+# loader's garbage between long-lived code objects; collected only when the heap is full, it is
+# spread across all of it and the meter then runs in a heap free only in small pieces (with
+# 15 KiB free, a session failed for want of 600 contiguous bytes; README, "Memory").
+# supervisor.ready() sets the threshold the meter runs with. Before every other import.
+if hasattr(gc, 'threshold'):            # MicroPython; CPython's gc has no threshold(n)
+    gc.threshold(8192)
 import sys
 import asyncio
 import board

@@ -4,21 +4,24 @@
 # Ciphered service is refused (keys None) when the keystore has no good copy, or when the keys are
 # the public demo keys and the configuration does not allow them (boards: never by default).
 from binascii import unhexlify, hexlify
+from dlms._compat import const
 from dlms import axdr, security, keystore
 from dlms.server import (Server, AssociationConfig, InvocationCounter, MECH_LOWEST, MECH_LLS,
                          MECH_HLS_GMAC, CTX_LN, CTX_LN_CIPHERED)
-from dlms.cosem.base import READ, WRITE, AUTH_REQUEST, ENC_REQUEST, AUTH_RESPONSE, ENC_RESPONSE
-from dlms.cosem.base import INVOKE, NO_ACCESS
+from dlms.cosem.base import AUTH_REQUEST, ENC_REQUEST
 from dlms.cosem import Data, Register, Clock, AssociationLN, SecuritySetup
 from dlms.cosem.security_setup import POLICY_SUITE0
 from dlms.eventlog import SecurityEventLog
 from dlms.lockout import Lockout
 import config as configmod
 
-R = READ
-RW = READ | WRITE
-AE = AUTH_REQUEST | ENC_REQUEST | AUTH_RESPONSE | ENC_RESPONSE
-N = NO_ACCESS
+# Access modes (dlms.cosem.base bits), written as constants so that the rights below are
+# constant tuples, made once by the compiler (in flash on a board with frozen modules) and shared.
+_N = const(0)           # NO_ACCESS
+_R = const(0x01)        # READ; INVOKE for a method
+_AE = const(0x6C)       # AUTH_REQUEST | ENC_REQUEST | AUTH_RESPONSE | ENC_RESPONSE
+_RA = const(0x6D)       # _R | _AE: read (invoke) authenticated and encrypted
+_RWA = const(0x6F)      # READ | WRITE | _AE
 
 PUBLIC_SAP = 16
 READER_SAP = 17
@@ -138,32 +141,28 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
         if on_event is not None:
             on_event(name, client_sap, detail)
 
-    assoc_read = (R, R, R, R, R, R, N, R, R)          # secret (7) never readable
+    # public and reader share their entries; the secret (Association LN attribute 7) is never
+    # readable
+    ldn_e = (ldn, (_R, _R), ())
+    clock_e = (clock, (_R, _R, _R, _R, _R, _R, _R, _R, _R), (_N, _N, _N, _N, _N, _N))
+    current_e = (current, (_R, _R, _R, _R, _R, _R, _N, _R, _R), (_N, _N, _N, _N))
     public = AssociationConfig(
-        PUBLIC_SAP, 'public', MECH_LOWEST, CTX_LN, objects=[
-            (ldn, (R, R), ()),
-            (clock, (R,) * 9, (N,) * 6),
-            (current, assoc_read, (N, N, N, N)),
-        ])
+        PUBLIC_SAP, 'public', MECH_LOWEST, CTX_LN, objects=(ldn_e, clock_e, current_e))
     reader = AssociationConfig(
-        READER_SAP, 'reader', MECH_LLS, CTX_LN, secret=secret, objects=[
-            (ldn, (R, R), ()),
-            (clock, (R,) * 9, (N,) * 6),
-            (active_energy, (R, R, R), (N,)),
-            (current, assoc_read, (N, N, N, N)),
-        ])
-    mgmt_assoc = tuple([m | AE if m else m for m in assoc_read])
+        READER_SAP, 'reader', MECH_LLS, CTX_LN, secret=secret, objects=(
+            ldn_e, clock_e, (active_energy, (_R, _R, _R), (_N,)), current_e))
+    ra2 = (_RA, _RA)
     management = AssociationConfig(
         MANAGEMENT_SAP, 'management', MECH_HLS_GMAC, CTX_LN_CIPHERED,
         security_setup=sec_setup, require=policy, objects=[
-            (ldn, (R | AE, R | AE), ()),
-            (clock, (R | AE, RW | AE, RW | AE, R | AE, R | AE, R | AE, R | AE, R | AE, R | AE),
-             (N, N, INVOKE | AE, N, N, INVOKE | AE)),
-            (active_energy, (R | AE, R | AE, R | AE), (N,)),
-            (current, mgmt_assoc, (INVOKE | AE, N, N, N)),
-            (sec_setup, (R | AE,) * 6, (INVOKE | AE, INVOKE | AE, N, N, N, N, N, N)),
-            (events.code, (R | AE, R | AE), ()),
-            (events.profile, (R | AE,) * 8, (N, N)),
+            (ldn, ra2, ()),
+            (clock, (_RA, _RWA, _RWA, _RA, _RA, _RA, _RA, _RA, _RA),
+             (_N, _N, _RA, _N, _N, _RA)),
+            (active_energy, (_RA, _RA, _RA), (_N,)),
+            (current, (_RA, _RA, _RA, _RA, _RA, _RA, _N, _RA, _RA), (_RA, _N, _N, _N)),
+            (sec_setup, (_RA, _RA, _RA, _RA, _RA, _RA), (_RA, _RA, _N, _N, _N, _N, _N, _N)),
+            (events.code, ra2, ()),
+            (events.profile, (_RA, _RA, _RA, _RA, _RA, _RA, _RA, _RA), (_N, _N)),
         ])
     associations = [public, management]
     if secret is not None:          # without its secret from the store, no reader association

@@ -28,7 +28,8 @@ from cryptography.hazmat.primitives.keywrap import aes_key_wrap
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tools'))
 from sim_process import VirtualMeter  # noqa: E402
 
-from dlms import axdr, security, xdlms  # noqa: E402
+from dlms import axdr, security  # noqa: E402
+import dlms_client as client  # noqa: E402
 from dlms.keystore import RECORD  # noqa: E402
 from dlms.store import Store  # noqa: E402
 from interop.gurux_session import (unprotect_reply, wrapper_frame, DEMO_EK, DEMO_AK,  # noqa
@@ -138,7 +139,7 @@ class Client:
         items = [axdr.structure(axdr.enum(0), axdr.octets(aes_key_wrap(kek, new_ek)))]
         if new_ak != self.ak:
             items.append(axdr.structure(axdr.enum(2), axdr.octets(aes_key_wrap(kek, new_ak))))
-        act = xdlms.build_action_request_normal(0xC1, 64, SS_LN, 2, axdr.array(items))
+        act = client.build_action_request_normal(0xC1, 64, SS_LN, 2, axdr.array(items))
         self.sock.sendall(wrapper_frame(1, 1, self._glo(act, self._next_ic())))
 
     def key_transfer_reply(self):

@@ -1,67 +1,21 @@
-# ACSE APDUs of DLMS/COSEM (AARQ, AARE, RLRQ, RLRE) in BER.
-# Owns: the BER tag/length walk of these four APDUs, the DLMS object identifiers
-# (2.16.756.5.8.1.N application contexts, 2.16.756.5.8.2.N mechanisms) and the result/diagnostic
-# numbers. Does not look inside user-information (that is xDLMS) and decides nothing.
+# ACSE APDUs of DLMS/COSEM (AARQ, AARE, RLRQ, RLRE) in BER, server side: AARQ and RLRQ parsed,
+# AARE and RLRE built (the client side, for tests: tests/vectors/dlms_client.py).
+# Owns: the BER tag/length walk of these four APDUs and the DLMS object identifiers
+# (2.16.756.5.8.1.N application contexts, 2.16.756.5.8.2.N mechanisms). Does not look inside
+# user-information (that is xDLMS) and decides nothing.
 from dlms._compat import const
 
-AARQ = const(0x60)
-AARE = const(0x61)
-RLRQ = const(0x62)
-RLRE = const(0x63)
-
-# application-context-name 2.16.756.5.8.1.N
-LN = const(1)
-SN = const(2)
-LN_CIPHERING = const(3)
-SN_CIPHERING = const(4)
-
-# mechanism-name 2.16.756.5.8.2.N
-LOWEST = const(0)
-LLS = const(1)
-HLS = const(2)
-HLS_MD5 = const(3)
-HLS_SHA1 = const(4)
-HLS_GMAC = const(5)
-HLS_SHA256 = const(6)
-HLS_ECDSA = const(7)
-MECHANISM_UNKNOWN = const(-1)
-
-# association-result
-ACCEPTED = const(0)
-REJECTED_PERMANENT = const(1)
-REJECTED_TRANSIENT = const(2)
-
-# result-source-diagnostic choice
-SOURCE_USER = const(1)      # acse-service-user [1]
-SOURCE_PROVIDER = const(2)  # acse-service-provider [2]
-
-# acse-service-user diagnostics
-DIAG_NULL = const(0)
-DIAG_NO_REASON_GIVEN = const(1)
-DIAG_APPLICATION_CONTEXT_NAME_NOT_SUPPORTED = const(2)
-DIAG_CALLING_AP_TITLE_NOT_RECOGNIZED = const(3)
-DIAG_CALLING_AP_INVOCATION_ID_NOT_RECOGNIZED = const(4)
-DIAG_CALLING_AE_QUALIFIER_NOT_RECOGNIZED = const(5)
-DIAG_CALLING_AE_INVOCATION_ID_NOT_RECOGNIZED = const(6)
-DIAG_CALLED_AP_TITLE_NOT_RECOGNIZED = const(7)
-DIAG_CALLED_AP_INVOCATION_ID_NOT_RECOGNIZED = const(8)
-DIAG_CALLED_AE_QUALIFIER_NOT_RECOGNIZED = const(9)
-DIAG_CALLED_AE_INVOCATION_ID_NOT_RECOGNIZED = const(10)
-DIAG_AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNISED = const(11)
-DIAG_AUTHENTICATION_MECHANISM_NAME_REQUIRED = const(12)
-DIAG_AUTHENTICATION_FAILURE = const(13)
-DIAG_AUTHENTICATION_REQUIRED = const(14)
-
-# acse-service-provider diagnostics
-PROVIDER_NULL = const(0)
-PROVIDER_NO_REASON_GIVEN = const(1)
-PROVIDER_NO_COMMON_ACSE_VERSION = const(2)
-
-# release-request / release-response reasons
-RELEASE_NORMAL = const(0)
-RELEASE_URGENT = const(1)         # RLRQ urgent / RLRE not-finished
-RELEASE_NOT_FINISHED = const(1)
-RELEASE_USER_DEFINED = const(30)
+# The numbers this module needs, private (inlined by the compiler, nothing stored on a board).
+# Application contexts, mechanisms, results and diagnostics by name, for clients and tests:
+# tests/vectors/dlms_client.py (the server names its own in dlms/server.py).
+_AARQ = const(0x60)
+_AARE = const(0x61)
+_RLRQ = const(0x62)
+_RLRE = const(0x63)
+_SOURCE_USER = const(1)         # result-source-diagnostic: acse-service-user [1]
+_SOURCE_PROVIDER = const(2)     # acse-service-provider [2]
+_MECHANISM_UNKNOWN = const(-1)  # Aarq.mechanism for a mechanism name outside 2.16.756.5.8.2
+_RELEASE_NORMAL = const(0)
 
 _OID_PREFIX = b'\x60\x85\x74\x05\x08'
 _ACN_ARC = const(1)
@@ -175,7 +129,7 @@ class Aarq:
 
 
 def parse_aarq(buf):
-    pos, end = _outer(buf, AARQ)
+    pos, end = _outer(buf, _AARQ)
     a = Aarq()
     while pos < end:
         tag, s, e = _tlv(buf, pos, end)
@@ -200,7 +154,7 @@ def parse_aarq(buf):
             a.acse_requirements = _bit0(buf, s, e)
         elif tag == 0x8B:
             m = _oid_arc(buf, s, e, _MECH_ARC)
-            a.mechanism = MECHANISM_UNKNOWN if m is None else m
+            a.mechanism = _MECHANISM_UNKNOWN if m is None else m
         elif tag == 0xAC:
             t, s, e2 = _tlv(buf, s, e)
             if e2 != e:
@@ -237,9 +191,10 @@ def _field(out, tag, content):
 
 def _wrapped(out, tag, inner_tag, content):
     # tag LL inner_tag LL content
-    inner = bytearray()
-    _field(inner, inner_tag, content)
-    _field(out, tag, inner)
+    n = len(content)
+    out.append(tag)
+    _len(n + (2 if n < 0x80 else 3 if n <= 0xFF else 4), out)
+    _field(out, inner_tag, content)
 
 
 def _byte(v, what):
@@ -262,7 +217,7 @@ def build_aare(context_id, result, diag_source, diagnostic, responding_ap_title=
                mechanism=None, auth_value=None, user_information=None):
     """AARE: A1 context, A2 result, A3 diagnostic (diag_source 1 = acse-service-user,
     2 = acse-service-provider), [A4 title], [88 + 89 mechanism], [AA StoC], [BE user-info]."""
-    if diag_source != SOURCE_USER and diag_source != SOURCE_PROVIDER:
+    if diag_source != _SOURCE_USER and diag_source != _SOURCE_PROVIDER:
         raise AcseError('diagnostic source')
     b = bytearray()
     _wrapped(b, 0xA1, 0x06, _oid(_ACN_ARC, context_id))
@@ -279,77 +234,7 @@ def build_aare(context_id, result, diag_source, diagnostic, responding_ap_title=
         _wrapped(b, 0xAA, 0x80, auth_value)
     if user_information is not None:
         _wrapped(b, 0xBE, 0x04, user_information)
-    return _apdu(AARE, b)
-
-
-def build_aarq(context_id=LN, calling_ap_title=None, calling_ae_invocation_id=None,
-               mechanism=None, auth_value=None, user_information=None, acse_requirements=None):
-    """AARQ (client side, for tests). acse_requirements defaults to `mechanism is not None`."""
-    if acse_requirements is None:
-        acse_requirements = mechanism is not None
-    b = bytearray()
-    _wrapped(b, 0xA1, 0x06, _oid(_ACN_ARC, context_id))
-    if calling_ap_title is not None:
-        _wrapped(b, 0xA6, 0x04, calling_ap_title)
-    if calling_ae_invocation_id is not None:
-        _wrapped(b, 0xA9, 0x02, bytes((_byte(calling_ae_invocation_id, 'invocation id'),)))
-    if acse_requirements:
-        b.extend(b'\x8A\x02\x07\x80')
-    if mechanism is not None:
-        _field(b, 0x8B, _oid(_MECH_ARC, mechanism))
-    if auth_value is not None:
-        _wrapped(b, 0xAC, 0x80, auth_value)
-    if user_information is not None:
-        _wrapped(b, 0xBE, 0x04, user_information)
-    return _apdu(AARQ, b)
-
-
-# ---------------------------------------------------------------- AARE parser (client side, tests)
-
-class Aare:
-    def __init__(self):
-        self.context_id = None
-        self.result = None
-        self.diag_source = None
-        self.diagnostic = None
-        self.responding_ap_title = None
-        self.mechanism = None
-        self.auth_value = None
-        self.user_information = None
-
-
-def parse_aare(buf):
-    pos, end = _outer(buf, AARE)
-    a = Aare()
-    while pos < end:
-        tag, s, e = _tlv(buf, pos, end)
-        pos = e
-        if tag == 0xA1:
-            s, e = _inner(buf, s, e, 0x06)
-            a.context_id = _oid_arc(buf, s, e, _ACN_ARC)
-        elif tag == 0xA2:
-            a.result = _int_field(buf, s, e)
-        elif tag == 0xA3:
-            t, s, e = _tlv(buf, s, e)
-            if t != 0xA1 and t != 0xA2:
-                raise AcseError('diagnostic source')
-            a.diag_source = t & 0x0F
-            a.diagnostic = _int_field(buf, s, e)
-        elif tag == 0xA4:
-            s, e = _inner(buf, s, e, 0x04)
-            a.responding_ap_title = bytes(buf[s:e])
-        elif tag == 0x89:
-            m = _oid_arc(buf, s, e, _MECH_ARC)
-            a.mechanism = MECHANISM_UNKNOWN if m is None else m
-        elif tag == 0xAA:
-            t, s, e2 = _tlv(buf, s, e)
-            if e2 != e:
-                raise AcseError('authentication-value')
-            a.auth_value = bytes(buf[s:e2])
-        elif tag == 0xBE:
-            s, e = _inner(buf, s, e, 0x04)
-            a.user_information = bytes(buf[s:e])
-    return a
+    return _apdu(_AARE, b)
 
 
 # ---------------------------------------------------------------- release
@@ -382,16 +267,8 @@ def _build_release(tag, reason, user_information):
 
 def parse_rlrq(buf):
     """-> (reason or None, user_information or None)."""
-    return _parse_release(buf, RLRQ)
+    return _parse_release(buf, _RLRQ)
 
 
-def parse_rlre(buf):
-    return _parse_release(buf, RLRE)
-
-
-def build_rlre(reason=RELEASE_NORMAL, user_information=None):
-    return _build_release(RLRE, reason, user_information)
-
-
-def build_rlrq(reason=RELEASE_NORMAL, user_information=None):
-    return _build_release(RLRQ, reason, user_information)
+def build_rlre(reason=_RELEASE_NORMAL, user_information=None):
+    return _build_release(_RLRE, reason, user_information)

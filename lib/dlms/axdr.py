@@ -5,7 +5,9 @@
 # Values by tag: NULL / DONT_CARE -> None; ARRAY / STRUCTURE -> list of typed values;
 # BOOLEAN -> bool; BIT_STRING -> (nbits, bytes); integer tags and ENUM / BCD -> int;
 # OCTET_STRING, VISIBLE_STRING, UTF8_STRING -> bytes; FLOAT32 / FLOAT64 / DATE_TIME / DATE / TIME
-# -> bytes of fixed size (4, 8, 12, 5, 4), kept raw.
+# -> bytes of fixed size (4, 8, 12, 5, 4), kept raw. RAW (not a Data tag: `raw()`) -> bytes of a
+# value already encoded. The encoder allocates nothing but its output, the decoder one tuple per
+# value (a tree of typed values is the largest thing a request makes).
 from dlms._compat import const
 
 NULL = const(0)
@@ -40,24 +42,32 @@ class AxdrError(ValueError):
     pass
 
 
-# tag -> (size in bytes, signed)
+# tag -> (size in bytes, lowest value, highest value)
 _INTS = {
-    INTEGER: (1, True),
-    LONG: (2, True),
-    DOUBLE_LONG: (4, True),
-    LONG64: (8, True),
-    BCD: (1, True),
-    UNSIGNED: (1, False),
-    ENUM: (1, False),
-    LONG_UNSIGNED: (2, False),
-    DOUBLE_LONG_UNSIGNED: (4, False),
-    LONG64_UNSIGNED: (8, False),
+    INTEGER: (1, -0x80, 0x7F),
+    LONG: (2, -0x8000, 0x7FFF),
+    DOUBLE_LONG: (4, -0x80000000, 0x7FFFFFFF),
+    LONG64: (8, -0x8000000000000000, 0x7FFFFFFFFFFFFFFF),
+    BCD: (1, -0x80, 0x7F),
+    UNSIGNED: (1, 0, 0xFF),
+    ENUM: (1, 0, 0xFF),
+    LONG_UNSIGNED: (2, 0, 0xFFFF),
+    DOUBLE_LONG_UNSIGNED: (4, 0, 0xFFFFFFFF),
+    LONG64_UNSIGNED: (8, 0, 0xFFFFFFFFFFFFFFFF),
 }
 
 # tag -> fixed body size
 _FIXED = {FLOAT32: 4, FLOAT64: 8, DATE_TIME: 12, DATE: 5, TIME: 4}
 
 _STRINGS = (OCTET_STRING, VISIBLE_STRING, UTF8_STRING)
+
+# Not a Data CHOICE tag: a value already A-XDR encoded (`raw()`), copied as it is by encode().
+# Lets an interface class answer a large attribute (the object_list) without a tree of tuples.
+RAW = const(0x100)
+
+# isinstance() classes, built once (a literal tuple in a call is built at every call)
+_SEQ = (tuple, list)
+_BYTES = (bytes, bytearray, memoryview)
 
 
 # ---------------------------------------------------------------- lengths and counts
@@ -125,26 +135,23 @@ decode_count = decode_length
 
 # ---------------------------------------------------------------- constructors
 
+def _check_int(tag, v):
+    # -> size in bytes of integer tag `tag` once v is known to fit it
+    size, lo, hi = _INTS[tag]
+    if not isinstance(v, int) or v < lo or v > hi:
+        raise AxdrError('int value')
+    return size
+
+
 def _int(tag, v):
-    size, signed = _INTS[tag]
-    if not isinstance(v, int):
-        raise AxdrError('not an int')
-    bits = size * 8
-    if signed:
-        lo = -(1 << (bits - 1))
-        hi = (1 << (bits - 1)) - 1
-    else:
-        lo = 0
-        hi = (1 << bits) - 1
-    if v < lo or v > hi:
-        raise AxdrError('out of range')
+    _check_int(tag, v)
     return (tag, v)
 
 
 def _bytes(v):
     if isinstance(v, str):
         return v.encode()
-    if isinstance(v, (bytes, bytearray, memoryview)):
+    if isinstance(v, _BYTES):
         return bytes(v)
     raise AxdrError('not bytes')
 
@@ -245,39 +252,52 @@ def array(items):
     return (ARRAY, list(items))
 
 
+def raw(encoded):
+    """A value already encoded as A-XDR Data (bytes or bytearray, kept as is)."""
+    if not isinstance(encoded, _BYTES):
+        raise AxdrError('not bytes')
+    return (RAW, encoded)
+
+
 # ---------------------------------------------------------------- encoder
 
 def encode(v, out, _depth=0):
-    """Append the A-XDR encoding of typed value v to bytearray out. Bad values raise AxdrError."""
+    """Append the A-XDR encoding of typed value v to bytearray out. Bad values raise AxdrError.
+    Allocates nothing but out's growth."""
     if _depth > _ENCODE_DEPTH:
         raise AxdrError('too deep')
-    if not isinstance(v, (tuple, list)) or len(v) != 2:
+    if not isinstance(v, _SEQ) or len(v) != 2:
         raise AxdrError('not a typed value')
-    tag = v[0]
-    val = v[1]
+    tag, val = v
+    if not isinstance(tag, int):
+        raise AxdrError('unknown tag')
     if tag in _INTS:
-        _int(tag, val)
-        size = _INTS[tag][0]
+        size = _check_int(tag, val)
         if val < 0:
             val += 1 << (size * 8)
         out.append(tag)
         for s in range((size - 1) * 8, -8, -8):
             out.append((val >> s) & 0xFF)
         return
-    if tag in _STRINGS:
-        if not isinstance(val, (bytes, bytearray, memoryview)):
-            raise AxdrError('not bytes')
-        out.append(tag)
-        encode_length(len(val), out)
-        out.extend(val)
-        return
     if tag == STRUCTURE or tag == ARRAY:
-        if not isinstance(val, (list, tuple)):
+        if not isinstance(val, _SEQ):
             raise AxdrError('not a list')
         out.append(tag)
         encode_length(len(val), out)
         for item in val:
             encode(item, out, _depth + 1)
+        return
+    if tag == RAW:
+        if not isinstance(val, _BYTES):
+            raise AxdrError('not bytes')
+        out.extend(val)
+        return
+    if tag in _STRINGS:
+        if not isinstance(val, _BYTES):
+            raise AxdrError('not bytes')
+        out.append(tag)
+        encode_length(len(val), out)
+        out.extend(val)
         return
     if tag == NULL or tag == DONT_CARE:
         if val is not None:
@@ -291,11 +311,10 @@ def encode(v, out, _depth=0):
         out.append(1 if val else 0)
         return
     if tag == BIT_STRING:
-        if not isinstance(val, (tuple, list)) or len(val) != 2:
+        if not isinstance(val, _SEQ) or len(val) != 2:
             raise AxdrError('bit-string value')
         nbits, data = val
-        if (not isinstance(nbits, int) or nbits < 0
-                or not isinstance(data, (bytes, bytearray, memoryview))
+        if (not isinstance(nbits, int) or nbits < 0 or not isinstance(data, _BYTES)
                 or len(data) != (nbits + 7) // 8):
             raise AxdrError('bit-string size')
         out.append(tag)
@@ -303,7 +322,7 @@ def encode(v, out, _depth=0):
         out.extend(data)
         return
     if tag in _FIXED:
-        if not isinstance(val, (bytes, bytearray, memoryview)) or len(val) != _FIXED[tag]:
+        if not isinstance(val, _BYTES) or len(val) != _FIXED[tag]:
             raise AxdrError('fixed-size value')
         out.append(tag)
         out.extend(val)
@@ -312,6 +331,8 @@ def encode(v, out, _depth=0):
 
 
 def to_bytes(v):
+    if isinstance(v, tuple) and len(v) == 2 and v[0] == RAW and isinstance(v[1], _BYTES):
+        return bytes(v[1])          # already encoded: no second copy
     out = bytearray()
     encode(v, out)
     return bytes(out)
@@ -319,56 +340,72 @@ def to_bytes(v):
 
 # ---------------------------------------------------------------- decoder
 
-def _dec(buf, pos, depth, budget, max_depth):
-    # -> (value, pos, budget). budget = elements still allowed.
+def _length(buf, st):
+    # the variable-length form at st[0] (advanced past it), within what is left of buf
+    n, st[0] = _raw_length(buf, st[0])
+    if n > len(buf) - st[0]:
+        raise AxdrError('length beyond buffer')
+    return n
+
+
+def _dec(buf, st, depth, max_depth):
+    # -> typed value at st[0]. st = [position, elements still allowed], both advanced in place
+    # (no tuple per element: a decoded tree is most of what decoding allocates).
     end = len(buf)
+    pos = st[0]
     if pos >= end:
         raise AxdrError('truncated')
     tag = buf[pos]
     pos += 1
     ints = _INTS.get(tag)
     if ints is not None:
-        size, signed = ints
+        size = ints[0]
         if pos + size > end:
             raise AxdrError('truncated')
         n = 0
         for i in range(pos, pos + size):
             n = (n << 8) | buf[i]
-        if signed and buf[pos] & 0x80:
+        if ints[1] and buf[pos] & 0x80:
             n -= 1 << (size * 8)
-        return (tag, n), pos + size, budget
-    if tag == OCTET_STRING or tag == VISIBLE_STRING or tag == UTF8_STRING:
-        n, pos = decode_length(buf, pos)
-        return (tag, bytes(buf[pos:pos + n])), pos + n, budget
+        st[0] = pos + size
+        return (tag, n)
+    st[0] = pos
+    if tag in _STRINGS:
+        n = _length(buf, st)
+        pos = st[0]
+        st[0] = pos + n
+        return (tag, bytes(buf[pos:pos + n]))
     if tag == STRUCTURE or tag == ARRAY:
         if depth >= max_depth:
             raise AxdrError('too deep')
-        n, pos = decode_length(buf, pos)
-        if n > budget:
+        n = _length(buf, st)
+        if n > st[1]:
             raise AxdrError('too many elements')
-        budget -= n
+        st[1] -= n
         items = []
         for _ in range(n):
-            item, pos, budget = _dec(buf, pos, depth + 1, budget, max_depth)
-            items.append(item)
-        return (tag, items), pos, budget
+            items.append(_dec(buf, st, depth + 1, max_depth))
+        return (tag, items)
     if tag == NULL or tag == DONT_CARE:
-        return (tag, None), pos, budget
+        return (tag, None)
     if tag == BOOLEAN:
         if pos >= end:
             raise AxdrError('truncated')
-        return (BOOLEAN, buf[pos] != 0), pos + 1, budget
+        st[0] = pos + 1
+        return (BOOLEAN, buf[pos] != 0)
     if tag == BIT_STRING:
         nbits, pos = _raw_length(buf, pos)
         nbytes = (nbits + 7) // 8
         if nbytes > end - pos:
             raise AxdrError('length beyond buffer')
-        return (BIT_STRING, (nbits, bytes(buf[pos:pos + nbytes]))), pos + nbytes, budget
+        st[0] = pos + nbytes
+        return (BIT_STRING, (nbits, bytes(buf[pos:pos + nbytes])))
     size = _FIXED.get(tag)
     if size is not None:
         if pos + size > end:
             raise AxdrError('truncated')
-        return (tag, bytes(buf[pos:pos + size])), pos + size, budget
+        st[0] = pos + size
+        return (tag, bytes(buf[pos:pos + size]))
     raise AxdrError('unknown tag')
 
 
@@ -377,8 +414,9 @@ def decode(buf, pos=0, max_depth=8, max_elements=512):
     max_elements array/structure elements in total. Any bad input raises AxdrError."""
     if pos < 0:
         raise AxdrError('position')
-    v, pos, _ = _dec(buf, pos, 0, max_elements, max_depth)
-    return v, pos
+    st = [pos, max_elements]
+    v = _dec(buf, st, 0, max_depth)
+    return v, st[0]
 
 
 def decode_all(buf, max_depth=8, max_elements=512):

@@ -1,170 +1,29 @@
 # xDLMS APDUs of LN referencing (IEC 62056-5-3): InitiateRequest/Response, ConfirmedServiceError,
 # exception-response, GET (normal, next, with-list), SET normal, ACTION normal.
-# Owns: their byte layouts and the result-code numbers. Server-side perspective: requests are
-# parsed into small objects, responses are built as bytes. The invoke-id-and-priority byte is
-# opaque and echoed. Decides nothing about access, state or ciphering.
+# Owns: their byte layouts. Server-side perspective: requests are parsed into small objects,
+# responses are built as bytes (result codes come from the caller: dlms.cosem.base). The invoke-id-and-priority byte is
+# opaque and echoed. Decides nothing about access, state or ciphering. The client side (request
+# builders, response parsers) is tests/vectors/dlms_client.py.
 from dlms._compat import const
 from dlms import axdr
 
-# ---------------------------------------------------------------- APDU tags
-INITIATE_REQUEST = const(0x01)
-READ_REQUEST = const(0x05)
-WRITE_REQUEST = const(0x06)
-INITIATE_RESPONSE = const(0x08)
-READ_RESPONSE = const(0x0C)
-WRITE_RESPONSE = const(0x0D)
-CONFIRMED_SERVICE_ERROR = const(0x0E)
-DATA_NOTIFICATION = const(0x0F)
-UNCONFIRMED_WRITE_REQUEST = const(0x16)
-INFORMATION_REPORT_REQUEST = const(0x18)
-GLO_INITIATE_REQUEST = const(0x21)
-GLO_READ_REQUEST = const(0x25)
-GLO_WRITE_REQUEST = const(0x26)
-GLO_INITIATE_RESPONSE = const(0x28)
-GLO_READ_RESPONSE = const(0x2C)
-GLO_WRITE_RESPONSE = const(0x2D)
-GLO_CONFIRMED_SERVICE_ERROR = const(0x2E)
-DED_INITIATE_REQUEST = const(0x41)
-DED_READ_REQUEST = const(0x45)
-DED_WRITE_REQUEST = const(0x46)
-DED_INITIATE_RESPONSE = const(0x48)
-DED_READ_RESPONSE = const(0x4C)
-DED_WRITE_RESPONSE = const(0x4D)
-DED_CONFIRMED_SERVICE_ERROR = const(0x4E)
-AARQ = const(0x60)
-AARE = const(0x61)
-RLRQ = const(0x62)
-RLRE = const(0x63)
-GET_REQUEST = const(0xC0)
-SET_REQUEST = const(0xC1)
-EVENT_NOTIFICATION_REQUEST = const(0xC2)
-ACTION_REQUEST = const(0xC3)
-GET_RESPONSE = const(0xC4)
-SET_RESPONSE = const(0xC5)
-ACTION_RESPONSE = const(0xC7)
-GLO_GET_REQUEST = const(0xC8)
-GLO_SET_REQUEST = const(0xC9)
-GLO_EVENT_NOTIFICATION_REQUEST = const(0xCA)
-GLO_ACTION_REQUEST = const(0xCB)
-GLO_GET_RESPONSE = const(0xCC)
-GLO_SET_RESPONSE = const(0xCD)
-GLO_ACTION_RESPONSE = const(0xCF)
-DED_GET_REQUEST = const(0xD0)
-DED_SET_REQUEST = const(0xD1)
-DED_EVENT_NOTIFICATION_REQUEST = const(0xD2)
-DED_ACTION_REQUEST = const(0xD3)
-DED_GET_RESPONSE = const(0xD4)
-DED_SET_RESPONSE = const(0xD5)
-DED_ACTION_RESPONSE = const(0xD7)
-EXCEPTION_RESPONSE = const(0xD8)
-ACCESS_REQUEST = const(0xD9)
-ACCESS_RESPONSE = const(0xDA)
-GENERAL_GLO_CIPHERING = const(0xDB)
-GENERAL_DED_CIPHERING = const(0xDC)
-GENERAL_CIPHERING = const(0xDD)
-GENERAL_SIGNING = const(0xDF)
-GENERAL_BLOCK_TRANSFER = const(0xE0)
-GATEWAY_REQUEST = const(0xE6)
-GATEWAY_RESPONSE = const(0xE7)
-
-# request / response kinds (the CHOICE byte after the service tag)
-NORMAL = const(1)
-NEXT = const(2)           # get-request-next
-WITH_LIST = const(3)      # get-request-with-list, get-response-with-list
-WITH_DATABLOCK = const(2)  # get-response-with-datablock
-
-# ---------------------------------------------------------------- conformance (24-bit values)
-CONF_RESERVED_ZERO = const(0x800000)
-CONF_GENERAL_PROTECTION = const(0x400000)
-CONF_GENERAL_BLOCK_TRANSFER = const(0x200000)
-CONF_READ = const(0x100000)
-CONF_WRITE = const(0x080000)
-CONF_UNCONFIRMED_WRITE = const(0x040000)
-CONF_DELTA_VALUE_ENCODING = const(0x020000)
-CONF_RESERVED_SEVEN = const(0x010000)
-CONF_ATTRIBUTE0_SUPPORTED_WITH_SET = const(0x008000)
-CONF_PRIORITY_MGMT_SUPPORTED = const(0x004000)
-CONF_ATTRIBUTE0_SUPPORTED_WITH_GET = const(0x002000)
-CONF_BLOCK_TRANSFER_WITH_GET_OR_READ = const(0x001000)
-CONF_BLOCK_TRANSFER_WITH_SET_OR_WRITE = const(0x000800)
-CONF_BLOCK_TRANSFER_WITH_ACTION = const(0x000400)
-CONF_MULTIPLE_REFERENCES = const(0x000200)
-CONF_INFORMATION_REPORT = const(0x000100)
-CONF_DATA_NOTIFICATION = const(0x000080)
-CONF_ACCESS = const(0x000040)
-CONF_PARAMETERIZED_ACCESS = const(0x000020)
-CONF_GET = const(0x000010)
-CONF_SET = const(0x000008)
-CONF_SELECTIVE_ACCESS = const(0x000004)
-CONF_EVENT_NOTIFICATION = const(0x000002)
-CONF_ACTION = const(0x000001)
-
-# ---------------------------------------------------------------- ConfirmedServiceError
-# ConfirmedServiceError CHOICE (the service that failed)
-CSE_INITIATE_ERROR = const(1)
-CSE_GET_STATUS = const(2)
-CSE_GET_NAME_LIST = const(3)
-CSE_GET_VARIABLE_ATTRIBUTE = const(4)
-CSE_READ = const(5)
-CSE_WRITE = const(6)
-# ServiceError CHOICE (the error class); change-scope [8] is reserved
-SE_APPLICATION_REFERENCE = const(0)
-SE_HARDWARE_RESOURCE = const(1)
-SE_VDE_STATE_ERROR = const(2)
-SE_SERVICE = const(3)
-SE_DEFINITION = const(4)
-SE_ACCESS = const(5)
-SE_INITIATE = const(6)
-SE_LOAD_DATA_SET = const(7)
-SE_TASK = const(9)
-SE_OTHER = const(10)
-# initiate error codes (ServiceError initiate [6])
-INITIATE_ERROR_OTHER = const(0)
-INITIATE_ERROR_DLMS_VERSION_TOO_LOW = const(1)
-INITIATE_ERROR_INCOMPATIBLE_CONFORMANCE = const(2)
-INITIATE_ERROR_PDU_SIZE_TOO_SHORT = const(3)
-INITIATE_ERROR_REFUSED_BY_VDE_HANDLER = const(4)
-
-# ------------------------------------------------------- Data-Access-Result / Action-Result
-# Shared numbering; names without a service word serve both.
-SUCCESS = const(0)
-HARDWARE_FAULT = const(1)
-TEMPORARY_FAILURE = const(2)
-READ_WRITE_DENIED = const(3)
-OBJECT_UNDEFINED = const(4)
-OBJECT_CLASS_INCONSISTENT = const(9)
-OBJECT_UNAVAILABLE = const(11)
-TYPE_UNMATCHED = const(12)
-SCOPE_OF_ACCESS_VIOLATED = const(13)
-DATA_BLOCK_UNAVAILABLE = const(14)
-LONG_GET_ABORTED = const(15)
-NO_LONG_GET_IN_PROGRESS = const(16)
-LONG_SET_ABORTED = const(17)
-NO_LONG_SET_IN_PROGRESS = const(18)
-DATA_BLOCK_NUMBER_INVALID = const(19)
-LONG_ACTION_ABORTED = const(15)
-NO_LONG_ACTION_IN_PROGRESS = const(16)
-OTHER_REASON = const(250)
-
-# ---------------------------------------------------------------- exception-response
-# state-error
-STATE_SERVICE_NOT_ALLOWED = const(1)
-STATE_SERVICE_UNKNOWN = const(2)
-SERVICE_NOT_ALLOWED = const(1)
-SERVICE_UNKNOWN = const(2)
-# service-error (note: other-reason here is 3, not the Data-Access-Result OTHER_REASON 250)
-SERVICE_OPERATION_NOT_POSSIBLE = const(1)
-SERVICE_SERVICE_NOT_SUPPORTED = const(2)
-SERVICE_OTHER_REASON = const(3)
-SERVICE_PDU_TOO_LONG = const(4)
-SERVICE_DECIPHERING_ERROR = const(5)
-SERVICE_INVOCATION_COUNTER_ERROR = const(6)
-OPERATION_NOT_POSSIBLE = const(1)
-SERVICE_NOT_SUPPORTED = const(2)
-PDU_TOO_LONG = const(4)
-DECIPHERING_ERROR = const(5)
-INVOCATION_COUNTER_ERROR = const(6)
-
+# The numbers this module needs, private (inlined by the compiler, nothing stored on a board).
+# Every APDU tag, conformance bit and result code by name, for clients and tests:
+# tests/vectors/dlms_client.py.
+_INITIATE_REQUEST = const(0x01)
+_INITIATE_RESPONSE = const(0x08)
+_CONFIRMED_SERVICE_ERROR = const(0x0E)
+_GET_REQUEST = const(0xC0)
+_SET_REQUEST = const(0xC1)
+_ACTION_REQUEST = const(0xC3)
+_GET_RESPONSE = const(0xC4)
+_SET_RESPONSE = const(0xC5)
+_EXCEPTION_RESPONSE = const(0xD8)
+_NORMAL = const(1)
+_NEXT = const(2)
+_WITH_LIST = const(3)
+_CSE_INITIATE_ERROR = const(1)    # ConfirmedServiceError initiateError
+_SE_INITIATE = const(6)           # ServiceError initiate
 _DLMS_VERSION = const(6)
 _VAA_LN = const(0x0007)
 
@@ -287,30 +146,6 @@ def _put_conformance(out, conformance):
     out.append(conformance & 0xFF)
 
 
-def _put_descriptor(out, class_id, instance, member):
-    _put_u16(out, _check(class_id, 0, 0xFFFF, 'class_id'))
-    if len(instance) != 6:
-        raise XdlmsError('instance')
-    out.extend(instance)
-    out.append(_check(member, -128, 127, 'attribute/method id') & 0xFF)
-
-
-def _put_selection(out, selector, params):
-    if selector is None:
-        out.append(0)
-        return
-    out.append(1)
-    out.append(_check(selector, 0, 255, 'selector'))
-    _put_data(out, params)
-
-
-def _put_data(out, v):
-    try:
-        axdr.encode(v, out)
-    except axdr.AxdrError as e:
-        raise XdlmsError('data: ' + str(e))
-
-
 # ---------------------------------------------------------------- Initiate
 
 class InitiateRequest:
@@ -325,7 +160,7 @@ class InitiateRequest:
 
 def parse_initiate_request(buf):
     """InitiateRequest (the plain xDLMS APDU found in AARQ user-information, tag 01)."""
-    if len(buf) < 1 or buf[0] != INITIATE_REQUEST:
+    if len(buf) < 1 or buf[0] != _INITIATE_REQUEST:
         raise XdlmsError('not an InitiateRequest')
     r = InitiateRequest()
     flag, pos = _u8(buf, 1)
@@ -363,7 +198,7 @@ def _conformance(buf, pos):
 
 def build_initiate_response(conformance, max_pdu, vaa=_VAA_LN, qos=None):
     out = bytearray()
-    out.append(INITIATE_RESPONSE)
+    out.append(_INITIATE_RESPONSE)
     if qos is None:
         out.append(0)
     else:
@@ -376,68 +211,15 @@ def build_initiate_response(conformance, max_pdu, vaa=_VAA_LN, qos=None):
     return bytes(out)
 
 
-def build_initiate_request(conformance, max_pdu, dedicated_key=None, response_allowed=True,
-                           qos=None, dlms_version=_DLMS_VERSION):
-    """Client side, for tests."""
-    out = bytearray()
-    out.append(INITIATE_REQUEST)
-    if dedicated_key is None:
-        out.append(0)
-    else:
-        out.append(1)
-        axdr.encode_length(len(dedicated_key), out)
-        out.extend(dedicated_key)
-    if response_allowed:
-        out.append(0)  # DEFAULT TRUE is conveyed by absence
-    else:
-        out.extend(b'\x01\x00')
-    if qos is None:
-        out.append(0)
-    else:
-        out.append(1)
-        out.append(_check(qos, -128, 127, 'qos') & 0xFF)
-    out.append(_check(dlms_version, 0, 255, 'dlms_version'))
-    _put_conformance(out, conformance)
-    _put_u16(out, _check(max_pdu, 0, 0xFFFF, 'max_pdu'))
-    return bytes(out)
-
-
-class InitiateResponse:
-    def __init__(self):
-        self.qos = None
-        self.dlms_version = None
-        self.conformance = 0
-        self.max_pdu = 0
-        self.vaa = None
-
-
-def parse_initiate_response(buf):
-    """Client side, for tests."""
-    if len(buf) < 1 or buf[0] != INITIATE_RESPONSE:
-        raise XdlmsError('not an InitiateResponse')
-    r = InitiateResponse()
-    flag, pos = _u8(buf, 1)
-    if flag == 1:
-        r.qos, pos = _s8(buf, pos)
-    elif flag != 0:
-        raise XdlmsError('optional flag')
-    r.dlms_version, pos = _u8(buf, pos)
-    r.conformance, pos = _conformance(buf, pos)
-    r.max_pdu, pos = _u16(buf, pos)
-    r.vaa, pos = _u16(buf, pos)
-    _end(buf, pos)
-    return r
-
-
 def build_confirmed_service_error(service, error_class, code):
     """0E <ConfirmedServiceError choice> <ServiceError choice> <enum>."""
-    return bytes((CONFIRMED_SERVICE_ERROR, _check(service, 0, 255, 'service'),
+    return bytes((_CONFIRMED_SERVICE_ERROR, _check(service, 0, 255, 'service'),
                   _check(error_class, 0, 255, 'error class'), _check(code, 0, 255, 'code')))
 
 
 def initiate_error(code):
     """ConfirmedServiceError initiateError / initiate: 0E 01 06 code."""
-    return build_confirmed_service_error(CSE_INITIATE_ERROR, SE_INITIATE, code)
+    return build_confirmed_service_error(_CSE_INITIATE_ERROR, _SE_INITIATE, code)
 
 
 # ---------------------------------------------------------------- GET
@@ -457,14 +239,14 @@ class GetRequest:
 
 def parse_get_request(apdu):
     """C0 01 normal | C0 02 next | C0 03 with-list. Other kinds raise XdlmsUnsupported."""
-    kind, iid, pos = _header(apdu, GET_REQUEST)
+    kind, iid, pos = _header(apdu, _GET_REQUEST)
     r = GetRequest(kind, iid)
-    if kind == NORMAL:
+    if kind == _NORMAL:
         r.class_id, r.instance, r.attribute_id, pos = _descriptor(apdu, pos)
         r.access_selector, r.access_params, pos = _selection(apdu, pos)
-    elif kind == NEXT:
+    elif kind == _NEXT:
         r.block_number, pos = _u32(apdu, pos)
-    elif kind == WITH_LIST:
+    elif kind == _WITH_LIST:
         # SEQUENCE OF (attribute descriptor, access-selection OPTIONAL), interleaved per item
         n, pos = _count(apdu, pos)
         items = []
@@ -481,15 +263,12 @@ def parse_get_request(apdu):
 
 def get_response_normal(invoke_id, data_bytes):
     """C4 01 iid 00 <A-XDR Data already encoded>."""
-    out = bytearray(b'\xC4\x01')
-    out.append(_check(invoke_id, 0, 255, 'invoke_id'))
-    out.append(0)
-    out.extend(data_bytes)
-    return bytes(out)
+    return bytes((_GET_RESPONSE, _NORMAL, _check(invoke_id, 0, 255, 'invoke_id'), 0)) + \
+        data_bytes
 
 
 def get_response_normal_error(invoke_id, dar):
-    return bytes((GET_RESPONSE, NORMAL, _check(invoke_id, 0, 255, 'invoke_id'), 1,
+    return bytes((_GET_RESPONSE, _NORMAL, _check(invoke_id, 0, 255, 'invoke_id'), 1,
                   _check(dar, 0, 255, 'result')))
 
 
@@ -534,34 +313,6 @@ def get_response_with_list(invoke_id, results):
     return bytes(out)
 
 
-def build_get_request_normal(invoke_id, class_id, instance, attribute_id, access_selector=None,
-                             access_params=None):
-    """Client side, for tests."""
-    out = bytearray(b'\xC0\x01')
-    out.append(_check(invoke_id, 0, 255, 'invoke_id'))
-    _put_descriptor(out, class_id, instance, attribute_id)
-    _put_selection(out, access_selector, access_params)
-    return bytes(out)
-
-
-def build_get_request_next(invoke_id, block_number):
-    out = bytearray(b'\xC0\x02')
-    out.append(_check(invoke_id, 0, 255, 'invoke_id'))
-    _put_u32(out, _check(block_number, 0, 0xFFFFFFFF, 'block_number'))
-    return bytes(out)
-
-
-def build_get_request_with_list(invoke_id, items):
-    """items: (class_id, instance, attribute_id, access_selector, access_params) tuples."""
-    out = bytearray(b'\xC0\x03')
-    out.append(_check(invoke_id, 0, 255, 'invoke_id'))
-    axdr.encode_length(len(items), out)
-    for class_id, instance, attr, sel, params in items:
-        _put_descriptor(out, class_id, instance, attr)
-        _put_selection(out, sel, params)
-    return bytes(out)
-
-
 # ---------------------------------------------------------------- SET
 
 class SetRequest:
@@ -578,8 +329,8 @@ class SetRequest:
 
 def parse_set_request(apdu):
     """C1 01 only; the block and list variants raise XdlmsUnsupported."""
-    kind, iid, pos = _header(apdu, SET_REQUEST)
-    if kind != NORMAL:
+    kind, iid, pos = _header(apdu, _SET_REQUEST)
+    if kind != _NORMAL:
         raise XdlmsUnsupported('set-request kind')
     r = SetRequest(kind, iid)
     r.class_id, r.instance, r.attribute_id, pos = _descriptor(apdu, pos)
@@ -590,19 +341,8 @@ def parse_set_request(apdu):
 
 
 def set_response_normal(invoke_id, dar):
-    return bytes((SET_RESPONSE, NORMAL, _check(invoke_id, 0, 255, 'invoke_id'),
+    return bytes((_SET_RESPONSE, _NORMAL, _check(invoke_id, 0, 255, 'invoke_id'),
                   _check(dar, 0, 255, 'result')))
-
-
-def build_set_request_normal(invoke_id, class_id, instance, attribute_id, value,
-                             access_selector=None, access_params=None):
-    """Client side, for tests."""
-    out = bytearray(b'\xC1\x01')
-    out.append(_check(invoke_id, 0, 255, 'invoke_id'))
-    _put_descriptor(out, class_id, instance, attribute_id)
-    _put_selection(out, access_selector, access_params)
-    _put_data(out, value)
-    return bytes(out)
 
 
 # ---------------------------------------------------------------- ACTION
@@ -619,8 +359,8 @@ class ActionRequest:
 
 def parse_action_request(apdu):
     """C3 01 only; the block and list variants raise XdlmsUnsupported."""
-    kind, iid, pos = _header(apdu, ACTION_REQUEST)
-    if kind != NORMAL:
+    kind, iid, pos = _header(apdu, _ACTION_REQUEST)
+    if kind != _NORMAL:
         raise XdlmsUnsupported('action-request kind')
     r = ActionRequest(kind, iid)
     r.class_id, r.instance, r.method_id, pos = _descriptor(apdu, pos)
@@ -647,25 +387,12 @@ def action_response_normal(invoke_id, result, return_data=None):
     return bytes(out)
 
 
-def build_action_request_normal(invoke_id, class_id, instance, method_id, parameter=None):
-    """Client side, for tests. parameter is a typed value or None."""
-    out = bytearray(b'\xC3\x01')
-    out.append(_check(invoke_id, 0, 255, 'invoke_id'))
-    _put_descriptor(out, class_id, instance, method_id)
-    if parameter is None:
-        out.append(0)
-    else:
-        out.append(1)
-        _put_data(out, parameter)
-    return bytes(out)
-
-
 # ---------------------------------------------------------------- exception-response
 
 def exception_response(state_error, service_error, invocation_counter=None):
     """D8 state-error service-error [expected invocation counter, u32]."""
     out = bytearray()
-    out.append(EXCEPTION_RESPONSE)
+    out.append(_EXCEPTION_RESPONSE)
     out.append(_check(state_error, 1, 2, 'state error'))
     out.append(_check(service_error, 1, 6, 'service error'))
     if invocation_counter is not None:

@@ -3,6 +3,7 @@
 from binascii import unhexlify
 
 from dlms import acse
+import dlms_client as client
 from vector_rng import Rng
 
 
@@ -64,7 +65,7 @@ RLRE_CIPHERED = _h('6328800100BE230421281F3001234567891214A0845E475714383F65BC19
 def test_aarq_ln_without_security_parses():
     for buf, ui in ((AARQ_LN, _INITIATE_REQ), (AARQ_LN_FFFF, _h('01000000065F1F0400001E1DFFFF'))):
         a = acse.parse_aarq(buf)
-        assert a.context_id == acse.LN
+        assert a.context_id == client.LN
         assert a.protocol_version_ok
         assert a.calling_ap_title is None
         assert a.calling_ae_invocation_id is None
@@ -76,45 +77,45 @@ def test_aarq_ln_without_security_parses():
 
 def test_aarq_lls_parses_password():
     a = acse.parse_aarq(AARQ_LLS)
-    assert a.context_id == acse.LN
+    assert a.context_id == client.LN
     assert a.acse_requirements is True
-    assert a.mechanism == acse.LLS
+    assert a.mechanism == client.LLS
     assert a.auth_value == b'12345678'
     assert a.user_information == _INITIATE_REQ
 
 
 def test_aarq_ciphered_lls_parses_calling_ap_title_and_glo_initiate():
     a = acse.parse_aarq(AARQ_CIPHERED_LLS)
-    assert a.context_id == acse.LN_CIPHERING
+    assert a.context_id == client.LN_CIPHERING
     assert a.calling_ap_title == _h('4D4D4D0000BC614E')
     assert a.acse_requirements is True
-    assert a.mechanism == acse.LLS
+    assert a.mechanism == client.LLS
     assert a.auth_value == b'12345678'
     assert a.user_information == _GLO_INITIATE_REQ
 
 
 def test_aarq_hls_gmac_parses_ctos():
     a = acse.parse_aarq(AARQ_HLS_GMAC)
-    assert a.context_id == acse.LN
-    assert a.mechanism == acse.HLS_GMAC
+    assert a.context_id == client.LN
+    assert a.mechanism == client.HLS_GMAC
     assert a.auth_value == _h('4B35366956616759')
     assert a.user_information == _INITIATE_REQ
 
 
 def test_build_aarq_reproduces_the_published_aarqs():
-    assert acse.build_aarq(acse.LN, user_information=_INITIATE_REQ) == AARQ_LN
-    assert acse.build_aarq(acse.LN, mechanism=acse.LLS, auth_value=b'12345678',
+    assert client.build_aarq(client.LN, user_information=_INITIATE_REQ) == AARQ_LN
+    assert client.build_aarq(client.LN, mechanism=client.LLS, auth_value=b'12345678',
                            user_information=_INITIATE_REQ) == AARQ_LLS
-    assert acse.build_aarq(acse.LN_CIPHERING, calling_ap_title=_h('4D4D4D0000BC614E'),
-                           mechanism=acse.LLS, auth_value=b'12345678',
+    assert client.build_aarq(client.LN_CIPHERING, calling_ap_title=_h('4D4D4D0000BC614E'),
+                           mechanism=client.LLS, auth_value=b'12345678',
                            user_information=_GLO_INITIATE_REQ) == AARQ_CIPHERED_LLS
-    assert acse.build_aarq(acse.LN, mechanism=acse.HLS_GMAC, auth_value=_h('4B35366956616759'),
+    assert client.build_aarq(client.LN, mechanism=client.HLS_GMAC, auth_value=_h('4B35366956616759'),
                            user_information=_INITIATE_REQ) == AARQ_HLS_GMAC
 
 
 def test_aarq_calling_ae_invocation_id_parses():
-    buf = acse.build_aarq(acse.LN_CIPHERING, calling_ap_title=_h('4D4D4D0000000001'),
-                          calling_ae_invocation_id=5, mechanism=acse.HLS_GMAC,
+    buf = client.build_aarq(client.LN_CIPHERING, calling_ap_title=_h('4D4D4D0000000001'),
+                          calling_ae_invocation_id=5, mechanism=client.HLS_GMAC,
                           auth_value=b'K56iVagY', user_information=_GLO_INITIATE_REQ)
     assert _h('A903020105') in buf
     a = acse.parse_aarq(buf)
@@ -123,7 +124,7 @@ def test_aarq_calling_ae_invocation_id_parses():
 
 
 def _aare_round_trip(buf):
-    a = acse.parse_aare(buf)
+    a = client.parse_aare(buf)
     return acse.build_aare(a.context_id, a.result, a.diag_source, a.diagnostic,
                            a.responding_ap_title, a.mechanism, a.auth_value, a.user_information)
 
@@ -135,52 +136,52 @@ def test_every_published_aare_rebuilds_byte_exact():
 
 
 def test_build_aare_from_explicit_arguments():
-    assert acse.build_aare(acse.LN, acse.ACCEPTED, acse.SOURCE_USER, acse.DIAG_NULL,
+    assert acse.build_aare(client.LN, client.ACCEPTED, client.SOURCE_USER, client.DIAG_NULL,
                            user_information=_INITIATE_RESP) == AARE_ACCEPTED
-    assert acse.build_aare(acse.LN, acse.REJECTED_PERMANENT, acse.SOURCE_USER,
-                           acse.DIAG_APPLICATION_CONTEXT_NAME_NOT_SUPPORTED,
+    assert acse.build_aare(client.LN, client.REJECTED_PERMANENT, client.SOURCE_USER,
+                           client.DIAG_APPLICATION_CONTEXT_NAME_NOT_SUPPORTED,
                            user_information=_INITIATE_RESP) == AARE_DIAG_2
-    assert acse.build_aare(acse.LN, acse.REJECTED_PERMANENT, acse.SOURCE_USER,
-                           acse.DIAG_NO_REASON_GIVEN,
+    assert acse.build_aare(client.LN, client.REJECTED_PERMANENT, client.SOURCE_USER,
+                           client.DIAG_NO_REASON_GIVEN,
                            user_information=_h('0E010601')) == AARE_VERSION_TOO_LOW
-    assert acse.build_aare(acse.LN, acse.ACCEPTED, acse.SOURCE_USER,
-                           acse.DIAG_AUTHENTICATION_REQUIRED, mechanism=acse.HLS_GMAC,
+    assert acse.build_aare(client.LN, client.ACCEPTED, client.SOURCE_USER,
+                           client.DIAG_AUTHENTICATION_REQUIRED, mechanism=client.HLS_GMAC,
                            auth_value=b'P6wRJ21F',
                            user_information=_INITIATE_RESP) == AARE_HLS_GMAC
-    assert acse.build_aare(acse.LN_CIPHERING, acse.ACCEPTED, acse.SOURCE_USER,
-                           acse.DIAG_AUTHENTICATION_REQUIRED,
-                           responding_ap_title=_h('4D4D4D0000BC614E'), mechanism=acse.HLS_GMAC,
+    assert acse.build_aare(client.LN_CIPHERING, client.ACCEPTED, client.SOURCE_USER,
+                           client.DIAG_AUTHENTICATION_REQUIRED,
+                           responding_ap_title=_h('4D4D4D0000BC614E'), mechanism=client.HLS_GMAC,
                            auth_value=b'P6wRJ21F',
                            user_information=_GLO_INITIATE_RESP) == AARE_CIPHERED_GMAC
 
 
 def test_parse_aare_fields_of_the_meter_capture():
-    a = acse.parse_aare(AARE_METER)
-    assert a.context_id == acse.LN_CIPHERING
-    assert a.result == acse.ACCEPTED
-    assert a.diag_source == acse.SOURCE_USER
-    assert a.diagnostic == acse.DIAG_AUTHENTICATION_REQUIRED
+    a = client.parse_aare(AARE_METER)
+    assert a.context_id == client.LN_CIPHERING
+    assert a.result == client.ACCEPTED
+    assert a.diag_source == client.SOURCE_USER
+    assert a.diagnostic == client.DIAG_AUTHENTICATION_REQUIRED
     assert a.responding_ap_title == _h('48584501353EC609')
-    assert a.mechanism == acse.HLS_GMAC
+    assert a.mechanism == client.HLS_GMAC
     assert len(a.auth_value) == 16
     assert a.user_information[0] == 0x28
 
 
 def test_aare_with_provider_diagnostic_uses_a2_choice():
-    buf = acse.build_aare(acse.LN, acse.REJECTED_PERMANENT, acse.SOURCE_PROVIDER,
-                          acse.PROVIDER_NO_COMMON_ACSE_VERSION)
+    buf = acse.build_aare(client.LN, client.REJECTED_PERMANENT, client.SOURCE_PROVIDER,
+                          client.PROVIDER_NO_COMMON_ACSE_VERSION)
     assert buf == _h('6117A109060760857405080101A203020101A305A203020102')
-    a = acse.parse_aare(buf)
-    assert (a.diag_source, a.diagnostic) == (acse.SOURCE_PROVIDER, 2)
+    a = client.parse_aare(buf)
+    assert (a.diag_source, a.diagnostic) == (client.SOURCE_PROVIDER, 2)
 
 
 def test_rlrq_normal_parses():
-    assert acse.parse_rlrq(RLRQ_NORMAL) == (acse.RELEASE_NORMAL, None)
+    assert acse.parse_rlrq(RLRQ_NORMAL) == (client.RELEASE_NORMAL, None)
 
 
 def test_rlrq_with_ciphered_initiate_parses():
     assert acse.parse_rlrq(RLRQ_CIPHERED) == (0, _GLO_INITIATE_REQ)
-    assert acse.build_rlrq(0, _GLO_INITIATE_REQ) == RLRQ_CIPHERED
+    assert client.build_rlrq(0, _GLO_INITIATE_REQ) == RLRQ_CIPHERED
 
 
 def test_empty_rlrq_parses_without_reason():
@@ -191,7 +192,7 @@ def test_rlre_vectors_rebuild_byte_exact():
     assert acse.build_rlre(0, _h('080100065F1F0400001E1D04C80007')) == RLRE_PLAIN
     assert acse.build_rlre(0, _GLO_INITIATE_RESP) == RLRE_CIPHERED
     assert acse.build_rlre() == _h('6303800100')
-    assert acse.parse_rlre(RLRE_CIPHERED) == (0, _GLO_INITIATE_RESP)
+    assert client.parse_rlre(RLRE_CIPHERED) == (0, _GLO_INITIATE_RESP)
 
 
 def test_rlre_without_reason_omits_the_reason_field():
@@ -203,7 +204,7 @@ def test_context_outside_the_dlms_prefix_gives_no_context_id():
     # 2.16.756.5.8.3.1 (wrong arc), a foreign OID, an OID of the wrong size, not an OID at all
     for a1 in ('A109060760857405080301', 'A1050603550401', 'A10806066085740508 01',
                'A10302010 1', 'A100'):
-        buf = acse.build_aarq(acse.LN, user_information=_INITIATE_REQ)
+        buf = client.build_aarq(client.LN, user_information=_INITIATE_REQ)
         body = _h(a1) + buf[13:]
         a = acse.parse_aarq(bytes((0x60, len(body))) + body)
         assert a.context_id is None, a1
@@ -220,7 +221,7 @@ def test_unknown_mechanism_oid_gives_minus_one():
     buf = bytearray(AARQ_HLS_GMAC)
     i = buf.find(_h('8B07'))
     buf[i + 7] = 0x09   # 2.16.756.5.8.9.5
-    assert acse.parse_aarq(bytes(buf)).mechanism == acse.MECHANISM_UNKNOWN
+    assert acse.parse_aarq(bytes(buf)).mechanism == client.MECHANISM_UNKNOWN
     body = AARQ_LN[2:] + _h('8B03550401')
     assert acse.parse_aarq(bytes((0x60, len(body))) + body).mechanism == -1
 
@@ -230,8 +231,8 @@ def test_unknown_optional_fields_are_skipped():
              + _h('9F2001AA'))  # multi-byte tag
     body = AARQ_LLS[2:13] + extra + AARQ_LLS[13:]
     a = acse.parse_aarq(bytes((0x60, len(body))) + body)
-    assert a.context_id == acse.LN
-    assert a.mechanism == acse.LLS
+    assert a.context_id == client.LN
+    assert a.mechanism == client.LLS
     assert a.auth_value == b'12345678'
     assert a.user_information == _INITIATE_REQ
 
@@ -249,20 +250,20 @@ def test_bitstring_authentication_value_is_accepted():
 
 def test_long_form_lengths_parse():
     ui = bytes(200)
-    buf = acse.build_aarq(acse.LN, user_information=ui)
+    buf = client.build_aarq(client.LN, user_information=ui)
     assert buf[0:3] == _h('6081D9')
     assert acse.parse_aarq(buf).user_information == ui
     ui = bytes(300)
-    buf = acse.build_aarq(acse.LN, user_information=ui)
+    buf = client.build_aarq(client.LN, user_information=ui)
     assert buf[0:4] == _h('6082013F')
     assert acse.parse_aarq(buf).user_information == ui
-    aare = acse.build_aare(acse.LN, 0, 1, 0, user_information=ui)
-    assert acse.parse_aare(aare).user_information == ui
+    aare = acse.build_aare(client.LN, 0, 1, 0, user_information=ui)
+    assert client.parse_aare(aare).user_information == ui
 
 
 def test_wrong_apdu_tag_is_an_error():
     assert _raises(acse.parse_aarq, AARE_ACCEPTED)
-    assert _raises(acse.parse_aare, AARQ_LN)
+    assert _raises(client.parse_aare, AARQ_LN)
     assert _raises(acse.parse_rlrq, RLRE_PLAIN)
     assert _raises(acse.parse_aarq, b'')
 
@@ -299,9 +300,9 @@ def test_nested_length_overrunning_its_field_is_an_error():
 
 def test_every_strict_prefix_raises_acse_error():
     for buf, fn in ((AARQ_CIPHERED_LLS, acse.parse_aarq), (AARQ_HLS_GMAC, acse.parse_aarq),
-                    (AARQ_LN, acse.parse_aarq), (AARE_METER, acse.parse_aare),
-                    (AARE_CIPHERED_GMAC, acse.parse_aare), (RLRQ_CIPHERED, acse.parse_rlrq),
-                    (RLRQ_NORMAL, acse.parse_rlrq), (RLRE_PLAIN, acse.parse_rlre)):
+                    (AARQ_LN, acse.parse_aarq), (AARE_METER, client.parse_aare),
+                    (AARE_CIPHERED_GMAC, client.parse_aare), (RLRQ_CIPHERED, acse.parse_rlrq),
+                    (RLRQ_NORMAL, acse.parse_rlrq), (RLRE_PLAIN, client.parse_rlre)):
         fn(buf)
         for n in range(len(buf)):
             assert _raises(fn, buf[0:n]), n
@@ -334,7 +335,7 @@ def test_mutated_and_random_inputs_raise_only_acse_error():
     for _ in range(500):
         n = rng.byte() % 40
         b = bytes([0x60, n] + [rng.byte() for _ in range(n)])
-        for fn in (acse.parse_aarq, acse.parse_rlrq, acse.parse_aare):
+        for fn in (acse.parse_aarq, acse.parse_rlrq, client.parse_aare):
             try:
                 fn(b)
             except acse.AcseError:
@@ -342,11 +343,11 @@ def test_mutated_and_random_inputs_raise_only_acse_error():
 
 
 def test_constants_have_the_reference_values():
-    assert (acse.ACCEPTED, acse.REJECTED_PERMANENT, acse.REJECTED_TRANSIENT) == (0, 1, 2)
-    assert (acse.LOWEST, acse.LLS, acse.HLS, acse.HLS_MD5, acse.HLS_SHA1, acse.HLS_GMAC,
-            acse.HLS_SHA256, acse.HLS_ECDSA) == (0, 1, 2, 3, 4, 5, 6, 7)
-    assert (acse.LN, acse.SN, acse.LN_CIPHERING, acse.SN_CIPHERING) == (1, 2, 3, 4)
-    assert acse.DIAG_CALLING_AP_TITLE_NOT_RECOGNIZED == 3
-    assert acse.DIAG_AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNISED == 11
-    assert acse.DIAG_AUTHENTICATION_FAILURE == 13
-    assert acse.DIAG_AUTHENTICATION_REQUIRED == 14
+    assert (client.ACCEPTED, client.REJECTED_PERMANENT, client.REJECTED_TRANSIENT) == (0, 1, 2)
+    assert (client.LOWEST, client.LLS, client.HLS, client.HLS_MD5, client.HLS_SHA1, client.HLS_GMAC,
+            client.HLS_SHA256, client.HLS_ECDSA) == (0, 1, 2, 3, 4, 5, 6, 7)
+    assert (client.LN, client.SN, client.LN_CIPHERING, client.SN_CIPHERING) == (1, 2, 3, 4)
+    assert client.DIAG_CALLING_AP_TITLE_NOT_RECOGNIZED == 3
+    assert client.DIAG_AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNISED == 11
+    assert client.DIAG_AUTHENTICATION_FAILURE == 13
+    assert client.DIAG_AUTHENTICATION_REQUIRED == 14

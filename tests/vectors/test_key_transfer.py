@@ -4,13 +4,14 @@
 # may only raise the policy, the rights and protection both methods need, and the end of the
 # server invocation counter. Runs under CPython and MicroPython.
 from binascii import unhexlify
-from dlms import security, axdr, keystore, keywrap, xdlms
+from dlms import security, axdr, keystore, keywrap
 from dlms.store import Store
 from dlms.server import Server, AssociationConfig, MECH_LOWEST, MECH_LLS, MECH_HLS_GMAC
 from dlms.server import CTX_LN, CTX_LN_CIPHERED
 from dlms.cosem.base import READ, AUTH_REQUEST, ENC_REQUEST, INVOKE, NO_ACCESS
 from dlms.cosem import Data, SecuritySetup, AssociationLN
 from dlms import association as am
+import dlms_client as client
 from test_store import FakeFs
 from test_server import (hls_aarq, get_request, aare_result, PUBLIC_AARQ, LLS_AARQ,
                          SERVER_ST, CLIENT_ST, EK, AK, STOC, LDN)
@@ -87,11 +88,11 @@ def associate(srv, client_ic=1, keys=OLD):
 def key_transfer(entries, kek=KEK, iid=0xC1):
     items = [axdr.structure(axdr.enum(kid), axdr.octets(keywrap.wrap(kek, key)))
              for kid, key in entries]
-    return xdlms.build_action_request_normal(iid, 64, SS_LN, 2, axdr.array(items))
+    return client.build_action_request_normal(iid, 64, SS_LN, 2, axdr.array(items))
 
 
 def activate(policy, typed=None):
-    return xdlms.build_action_request_normal(0xC1, 64, SS_LN, 1,
+    return client.build_action_request_normal(0xC1, 64, SS_LN, 1,
                                              typed if typed is not None else axdr.enum(policy))
 
 
@@ -136,12 +137,12 @@ def test_wrong_length_or_duplicate_key_ids_are_refused():
     srv, ks, fs = make()
     s = associate(srv)
     before = dict(fs.files)
-    short = xdlms.build_action_request_normal(0xC1, 64, SS_LN, 2, axdr.array([
+    short = client.build_action_request_normal(0xC1, 64, SS_LN, 2, axdr.array([
         axdr.structure(axdr.enum(0), axdr.octets(keywrap.wrap(KEK, NEW_EK)[:16]))]))
     assert opened(s.handle(glo(short, 3)))[1] == h('C701C1FA00')
     dup = key_transfer([(0, NEW_EK), (0, NEW_EK)])
     assert opened(s.handle(glo(dup, 4)))[1] == h('C701C1FA00')
-    bad_type = xdlms.build_action_request_normal(0xC1, 64, SS_LN, 2, axdr.u8(0))
+    bad_type = client.build_action_request_normal(0xC1, 64, SS_LN, 2, axdr.u8(0))
     assert opened(s.handle(glo(bad_type, 5)))[1] == h('C701C10C00')   # type-unmatched
     assert fs.files == before
 

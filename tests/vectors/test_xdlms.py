@@ -5,6 +5,7 @@
 from binascii import unhexlify
 
 from dlms import axdr, xdlms
+import dlms_client as client
 from vector_rng import Rng
 
 
@@ -87,11 +88,11 @@ def test_initiate_request_optional_response_allowed_and_qos_parse():
 
 
 def test_build_initiate_request_reproduces_the_published_requests():
-    assert xdlms.build_initiate_request(0x007E1F, 1200) == INIT_REQ
-    assert xdlms.build_initiate_request(
+    assert client.build_initiate_request(0x007E1F, 1200) == INIT_REQ
+    assert client.build_initiate_request(
         0x007E1F, 1200, dedicated_key=_h('00112233445566778899AABBCCDDEEFF')) == INIT_REQ_KEY
     r = xdlms.parse_initiate_request(
-        xdlms.build_initiate_request(0x1E1D, 512, response_allowed=False, qos=3, dlms_version=5))
+        client.build_initiate_request(0x1E1D, 512, response_allowed=False, qos=3, dlms_version=5))
     assert (r.response_allowed, r.proposed_qos, r.dlms_version, r.max_pdu) == (False, 3, 5, 512)
 
 
@@ -103,16 +104,16 @@ def test_build_initiate_response_reproduces_the_published_responses():
 
 
 def test_parse_initiate_response():
-    r = xdlms.parse_initiate_response(INIT_RESP_QOS)
+    r = client.parse_initiate_response(INIT_RESP_QOS)
     assert (r.qos, r.dlms_version, r.conformance, r.max_pdu, r.vaa) == (0, 6, 0x1E1D, 1224, 7)
 
 
 def test_initiate_error_matches_the_aare_user_information():
-    assert xdlms.initiate_error(xdlms.INITIATE_ERROR_DLMS_VERSION_TOO_LOW) == _h('0E010601')
-    assert xdlms.build_confirmed_service_error(xdlms.CSE_INITIATE_ERROR, xdlms.SE_INITIATE,
-                                               xdlms.INITIATE_ERROR_PDU_SIZE_TOO_SHORT) == \
+    assert xdlms.initiate_error(client.INITIATE_ERROR_DLMS_VERSION_TOO_LOW) == _h('0E010601')
+    assert xdlms.build_confirmed_service_error(client.CSE_INITIATE_ERROR, client.SE_INITIATE,
+                                               client.INITIATE_ERROR_PDU_SIZE_TOO_SHORT) == \
         _h('0E010603')
-    assert xdlms.build_confirmed_service_error(xdlms.CSE_READ, xdlms.SE_SERVICE, 2) == \
+    assert xdlms.build_confirmed_service_error(client.CSE_READ, client.SE_SERVICE, 2) == \
         _h('0E050302')
 
 
@@ -127,14 +128,14 @@ def test_malformed_initiate_requests_raise():
 
 def test_conformance_constants_have_the_reference_values():
     c = xdlms.parse_initiate_request(INIT_REQ).conformance
-    want = (xdlms.CONF_PRIORITY_MGMT_SUPPORTED | xdlms.CONF_ATTRIBUTE0_SUPPORTED_WITH_GET
-            | xdlms.CONF_BLOCK_TRANSFER_WITH_GET_OR_READ
-            | xdlms.CONF_BLOCK_TRANSFER_WITH_SET_OR_WRITE | xdlms.CONF_BLOCK_TRANSFER_WITH_ACTION
-            | xdlms.CONF_MULTIPLE_REFERENCES | xdlms.CONF_GET | xdlms.CONF_SET
-            | xdlms.CONF_SELECTIVE_ACCESS | xdlms.CONF_EVENT_NOTIFICATION | xdlms.CONF_ACTION)
+    want = (client.CONF_PRIORITY_MGMT_SUPPORTED | client.CONF_ATTRIBUTE0_SUPPORTED_WITH_GET
+            | client.CONF_BLOCK_TRANSFER_WITH_GET_OR_READ
+            | client.CONF_BLOCK_TRANSFER_WITH_SET_OR_WRITE | client.CONF_BLOCK_TRANSFER_WITH_ACTION
+            | client.CONF_MULTIPLE_REFERENCES | client.CONF_GET | client.CONF_SET
+            | client.CONF_SELECTIVE_ACCESS | client.CONF_EVENT_NOTIFICATION | client.CONF_ACTION)
     assert c == want
-    assert xdlms.CONF_GENERAL_PROTECTION == 0x400000
-    assert xdlms.CONF_GENERAL_BLOCK_TRANSFER == 0x200000
+    assert client.CONF_GENERAL_PROTECTION == 0x400000
+    assert client.CONF_GENERAL_BLOCK_TRANSFER == 0x200000
 
 
 # ---------------------------------------------------------------- GET
@@ -147,7 +148,7 @@ def test_get_request_normal_of_the_clock_parses():
     assert r.instance == CLOCK
     assert r.attribute_id == 2
     assert r.access_selector is None and r.access_params is None
-    assert xdlms.build_get_request_normal(0, 8, CLOCK, 2) == GET_CLOCK_TIME
+    assert client.build_get_request_normal(0, 8, CLOCK, 2) == GET_CLOCK_TIME
 
 
 def test_invoke_id_and_priority_byte_is_kept_whole():
@@ -163,7 +164,7 @@ def test_negative_attribute_id_parses_signed():
 def test_get_request_with_selective_access_parses():
     # profile generic buffer, entry descriptor (selector 2): from 1 to 10, all columns
     params = axdr.structure(axdr.u32(1), axdr.u32(10), axdr.u16(1), axdr.u16(0))
-    buf = xdlms.build_get_request_normal(0xC1, 7, _h('0100630100FF'), 2, 2, params)
+    buf = client.build_get_request_normal(0xC1, 7, _h('0100630100FF'), 2, 2, params)
     assert buf == _h('C001C1 0007 0100630100FF 02 01 02 0204 0600000001 060000000A 120001 120000')
     r = xdlms.parse_get_request(buf)
     assert (r.class_id, r.instance, r.attribute_id) == (7, _h('0100630100FF'), 2)
@@ -175,7 +176,7 @@ def test_get_request_next_parses():
     buf = _h('C0 02 C1 00000002')
     r = xdlms.parse_get_request(buf)
     assert (r.kind, r.invoke_id, r.block_number) == (2, 0xC1, 2)
-    assert xdlms.build_get_request_next(0xC1, 2) == buf
+    assert client.build_get_request_next(0xC1, 2) == buf
 
 
 def test_get_request_with_list_interleaves_descriptor_and_selection():
@@ -184,7 +185,7 @@ def test_get_request_with_list_interleaves_descriptor_and_selection():
     assert (r.kind, r.invoke_id) == (3, 0xC1)
     assert r.items == [(8, CLOCK, 2, None, None),
                        (3, _h('0100010800FF'), 2, 1, (axdr.INTEGER, 5))]
-    assert xdlms.build_get_request_with_list(0xC1, r.items) == buf
+    assert client.build_get_request_with_list(0xC1, r.items) == buf
 
 
 def test_unknown_get_request_kind_is_unsupported_not_malformed():
@@ -209,7 +210,7 @@ def test_get_response_normal_with_data():
 
 
 def test_get_response_normal_with_error():
-    assert xdlms.get_response_normal_error(0xC1, xdlms.OBJECT_UNDEFINED) == _h('C401C10104')
+    assert xdlms.get_response_normal_error(0xC1, client.OBJECT_UNDEFINED) == _h('C401C10104')
 
 
 def test_get_response_with_datablock():
@@ -217,13 +218,13 @@ def test_get_response_with_datablock():
         _h('C402C1 00 00000001 00 02 0102')
     assert xdlms.get_response_block(0xC1, True, 0x10203, bytes(200))[0:11] == \
         _h('C402C1 01 00010203 00 81C8')
-    assert xdlms.get_response_block_error(0xC1, True, 3, xdlms.DATA_BLOCK_NUMBER_INVALID) == \
+    assert xdlms.get_response_block_error(0xC1, True, 3, client.DATA_BLOCK_NUMBER_INVALID) == \
         _h('C402C1 01 00000003 01 13')
 
 
 def test_get_response_with_list():
     got = xdlms.get_response_with_list(0xC1, [('data', _h('1204B0')),
-                                              ('error', xdlms.READ_WRITE_DENIED)])
+                                              ('error', client.READ_WRITE_DENIED)])
     assert got == _h('C403C1 02 00 1204B0 01 03')
 
 
@@ -235,11 +236,11 @@ def test_set_request_normal_parses_value():
     assert (r.kind, r.invoke_id, r.class_id, r.instance, r.attribute_id) == (1, 0xC1, 8, CLOCK, 3)
     assert r.access_selector is None
     assert r.value == (axdr.LONG, -60)
-    assert xdlms.build_set_request_normal(0xC1, 8, CLOCK, 3, axdr.i16(-60)) == buf
+    assert client.build_set_request_normal(0xC1, 8, CLOCK, 3, axdr.i16(-60)) == buf
 
 
 def test_set_request_with_selection_parses():
-    buf = xdlms.build_set_request_normal(0x41, 1, _h('0000600100FF'), 2, axdr.octets(b'x'), 1,
+    buf = client.build_set_request_normal(0x41, 1, _h('0000600100FF'), 2, axdr.octets(b'x'), 1,
                                          axdr.null())
     assert buf == _h('C1 01 41 0001 0000600100FF 02 01 01 00 09 01 78')
     r = xdlms.parse_set_request(buf)
@@ -258,8 +259,8 @@ def test_set_request_without_value_is_malformed():
 
 
 def test_set_response_normal():
-    assert xdlms.set_response_normal(0xC1, xdlms.SUCCESS) == _h('C501C100')
-    assert xdlms.set_response_normal(0xC1, xdlms.TYPE_UNMATCHED) == _h('C501C10C')
+    assert xdlms.set_response_normal(0xC1, client.SUCCESS) == _h('C501C100')
+    assert xdlms.set_response_normal(0xC1, client.TYPE_UNMATCHED) == _h('C501C10C')
 
 
 # ---------------------------------------------------------------- ACTION
@@ -269,7 +270,7 @@ def test_hls_pass3_action_request_of_the_kaifa_capture_parses():
     assert (r.kind, r.invoke_id, r.class_id, r.instance, r.method_id) == \
         (1, 0xC1, 15, ASSOCIATION, 1)
     assert r.parameter == (axdr.OCTET_STRING, KAIFA_REQ[-17:])
-    assert xdlms.build_action_request_normal(0xC1, 15, ASSOCIATION, 1, r.parameter) == KAIFA_REQ
+    assert client.build_action_request_normal(0xC1, 15, ASSOCIATION, 1, r.parameter) == KAIFA_REQ
 
 
 def test_hls_pass3_derived_action_request_parses():
@@ -279,14 +280,14 @@ def test_hls_pass3_derived_action_request_parses():
 
 
 def test_hls_pass4_action_responses_build_byte_exact():
-    assert xdlms.action_response_normal(0xC1, xdlms.SUCCESS,
+    assert xdlms.action_response_normal(0xC1, client.SUCCESS,
                                         axdr.to_bytes(axdr.octets(F_CTOS))) == PASS4_RESP
-    assert xdlms.action_response_normal(0xC1, xdlms.SUCCESS,
+    assert xdlms.action_response_normal(0xC1, client.SUCCESS,
                                         axdr.to_bytes(axdr.octets(KAIFA_RESP[-17:]))) == KAIFA_RESP
 
 
 def test_action_response_without_data():
-    assert xdlms.action_response_normal(0xC1, xdlms.READ_WRITE_DENIED) == _h('C701C10300')
+    assert xdlms.action_response_normal(0xC1, client.READ_WRITE_DENIED) == _h('C701C10300')
 
 
 def test_key_transfer_action_parses_the_wrapped_key():
@@ -300,7 +301,7 @@ def test_action_request_without_parameter():
     buf = _h('C3 01 C1 0008 0000010000FF 03 00')
     r = xdlms.parse_action_request(buf)
     assert (r.method_id, r.parameter) == (3, None)
-    assert xdlms.build_action_request_normal(0xC1, 8, CLOCK, 3) == buf
+    assert client.build_action_request_normal(0xC1, 8, CLOCK, 3) == buf
 
 
 def test_action_request_other_kinds_are_unsupported():
@@ -312,29 +313,29 @@ def test_action_request_other_kinds_are_unsupported():
 # ---------------------------------------------------------------- exception-response
 
 def test_exception_response_bytes():
-    assert xdlms.exception_response(xdlms.STATE_SERVICE_NOT_ALLOWED,
-                                    xdlms.SERVICE_INVOCATION_COUNTER_ERROR, 0x01234568) == \
+    assert xdlms.exception_response(client.STATE_SERVICE_NOT_ALLOWED,
+                                    client.SERVICE_INVOCATION_COUNTER_ERROR, 0x01234568) == \
         _h('D8 01 06 01234568')
-    assert xdlms.exception_response(xdlms.SERVICE_NOT_ALLOWED, xdlms.DECIPHERING_ERROR) == \
+    assert xdlms.exception_response(client.SERVICE_NOT_ALLOWED, client.DECIPHERING_ERROR) == \
         _h('D80105')
-    assert xdlms.exception_response(xdlms.SERVICE_UNKNOWN, xdlms.SERVICE_NOT_SUPPORTED) == \
+    assert xdlms.exception_response(client.SERVICE_UNKNOWN, client.SERVICE_NOT_SUPPORTED) == \
         _h('D80202')
 
 
 def test_exception_response_rejects_the_data_access_other_reason_code():
-    assert _raises(xdlms.exception_response, 1, xdlms.OTHER_REASON)
-    assert xdlms.exception_response(1, xdlms.SERVICE_OTHER_REASON) == _h('D80103')
+    assert _raises(xdlms.exception_response, 1, client.OTHER_REASON)
+    assert xdlms.exception_response(1, client.SERVICE_OTHER_REASON) == _h('D80103')
 
 
 def test_result_code_constants_have_the_reference_values():
-    assert (xdlms.SUCCESS, xdlms.HARDWARE_FAULT, xdlms.TEMPORARY_FAILURE, xdlms.READ_WRITE_DENIED,
-            xdlms.OBJECT_UNDEFINED, xdlms.OBJECT_CLASS_INCONSISTENT, xdlms.OBJECT_UNAVAILABLE,
-            xdlms.TYPE_UNMATCHED, xdlms.SCOPE_OF_ACCESS_VIOLATED, xdlms.DATA_BLOCK_UNAVAILABLE,
-            xdlms.LONG_GET_ABORTED, xdlms.NO_LONG_GET_IN_PROGRESS, xdlms.LONG_SET_ABORTED,
-            xdlms.NO_LONG_SET_IN_PROGRESS, xdlms.DATA_BLOCK_NUMBER_INVALID,
-            xdlms.OTHER_REASON) == (0, 1, 2, 3, 4, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 250)
-    assert (xdlms.LONG_ACTION_ABORTED, xdlms.NO_LONG_ACTION_IN_PROGRESS) == (15, 16)
-    assert (xdlms.GLO_GET_REQUEST, xdlms.DED_ACTION_RESPONSE, xdlms.GENERAL_GLO_CIPHERING) == \
+    assert (client.SUCCESS, client.HARDWARE_FAULT, client.TEMPORARY_FAILURE, client.READ_WRITE_DENIED,
+            client.OBJECT_UNDEFINED, client.OBJECT_CLASS_INCONSISTENT, client.OBJECT_UNAVAILABLE,
+            client.TYPE_UNMATCHED, client.SCOPE_OF_ACCESS_VIOLATED, client.DATA_BLOCK_UNAVAILABLE,
+            client.LONG_GET_ABORTED, client.NO_LONG_GET_IN_PROGRESS, client.LONG_SET_ABORTED,
+            client.NO_LONG_SET_IN_PROGRESS, client.DATA_BLOCK_NUMBER_INVALID,
+            client.OTHER_REASON) == (0, 1, 2, 3, 4, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 250)
+    assert (client.LONG_ACTION_ABORTED, client.NO_LONG_ACTION_IN_PROGRESS) == (15, 16)
+    assert (client.GLO_GET_REQUEST, client.DED_ACTION_RESPONSE, client.GENERAL_GLO_CIPHERING) == \
         (0xC8, 0xD7, 0xDB)
 
 
@@ -352,7 +353,7 @@ _REQUESTS = (
     (xdlms.parse_action_request, KEY_TRANSFER),
     (xdlms.parse_initiate_request, INIT_REQ_KEY),
     (xdlms.parse_initiate_request, INIT_REQ),
-    (xdlms.parse_initiate_response, INIT_RESP_QOS),
+    (client.parse_initiate_response, INIT_RESP_QOS),
 )
 
 
@@ -394,5 +395,5 @@ def test_builders_reject_out_of_range_arguments():
     assert _raises(xdlms.get_response_block, 0, True, -1, b'')
     assert _raises(xdlms.build_initiate_response, 0x1000000, 500)
     assert _raises(xdlms.build_initiate_response, 0x1F, 0x10000)
-    assert _raises(xdlms.build_get_request_normal, 0, 8, _h('0000010000'), 2)
-    assert _raises(xdlms.build_set_request_normal, 0, 8, CLOCK, 2, (axdr.UNSIGNED, 300))
+    assert _raises(client.build_get_request_normal, 0, 8, _h('0000010000'), 2)
+    assert _raises(client.build_set_request_normal, 0, 8, CLOCK, 2, (axdr.UNSIGNED, 300))

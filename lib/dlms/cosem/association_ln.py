@@ -3,6 +3,7 @@
 # association grants, with its access rights), partners, context, xDLMS info, mechanism, status
 # and the security setup reference. The secret is write-only: never readable by anyone.
 # Method 1 reply_to_HLS_authentication hands f(StoC) to the session, which owns the HLS check.
+from dlms._compat import const
 from dlms import axdr
 from dlms.cosem.base import (CosemObject, SUCCESS, READ_WRITE_DENIED, TYPE_UNMATCHED,
                              READ, WRITE, AUTH_REQUEST, ENC_REQUEST, INVOKE)
@@ -12,6 +13,19 @@ def _oid(arc, last):
     # 2.16.756.5.8.<arc>.<last> as a structure of 7 (joint-iso-ccitt .. id)
     return axdr.structure(axdr.u8(2), axdr.u8(16), axdr.u16(756), axdr.u8(5), axdr.u8(8),
                           axdr.u8(arc), axdr.u8(last))
+
+
+# A-XDR tags of the object_list (axdr's, inlined here)
+_NULL = const(0)
+_ARRAY = const(1)
+_STRUCTURE = const(2)
+_OCTET_STRING = const(9)
+_UNSIGNED = const(17)
+_ENUM = const(22)
+# structure of 4, class_id tag / structure of 3, attribute_id tag / structure of 2, method_id tag
+_ENTRY_HEAD = b'\x02\x04\x12'
+_ITEM_HEAD = b'\x02\x03\x0f'
+_METHOD_HEAD = b'\x02\x02\x0f'
 
 
 def attribute_mode_v1(mode):
@@ -62,16 +76,53 @@ class AssociationLN(CosemObject):
         return CosemObject.get_attribute(self, attr, ctx)
 
     def _object_list(self, ctx):
-        items = []
-        for obj, attr_modes, method_modes in ctx.granted_objects():
-            attrs = [axdr.structure(axdr.i8(i + 1), axdr.enum(attribute_mode_v1(m)), axdr.null())
-                     for i, m in enumerate(attr_modes)]
-            methods = [axdr.structure(axdr.i8(i + 1), axdr.enum(method_mode_v1(m)))
-                       for i, m in enumerate(method_modes)]
-            items.append(axdr.structure(
-                axdr.u16(obj.class_id), axdr.u8(obj.version), axdr.octets(obj.logical_name),
-                axdr.structure(axdr.array(attrs), axdr.array(methods))))
-        return axdr.array(items)
+        # Encoded straight to A-XDR (no tree of typed values: the list is the largest answer):
+        # array of structure {class_id u16, version u8, logical_name octet-string(6),
+        # access_rights structure {array of {attribute_id i8, access_mode enum, selectors null},
+        # array of {method_id i8, access_mode enum}}}.
+        granted = ctx.granted_objects()
+        size = 4
+        for entry in granted:
+            if len(entry[1]) > 127 or len(entry[2]) > 127:
+                raise axdr.AxdrError('ids are integer (i8)')
+            size += 25 + 7 * len(entry[1]) + 6 * len(entry[2])
+        out = bytearray(size)
+        out[0:size] = b''               # room reserved: the appends below do not reallocate
+        a = out.append
+        a(_ARRAY)
+        axdr.encode_length(len(granted), out)
+        for obj, attr_modes, method_modes in granted:
+            cid = obj.class_id
+            out.extend(_ENTRY_HEAD)
+            a(cid >> 8)
+            a(cid & 0xFF)
+            a(_UNSIGNED)
+            a(obj.version)
+            a(_OCTET_STRING)
+            a(6)
+            out.extend(obj.logical_name)
+            a(_STRUCTURE)
+            a(2)
+            a(_ARRAY)
+            axdr.encode_length(len(attr_modes), out)
+            i = 1
+            for m in attr_modes:
+                out.extend(_ITEM_HEAD)
+                a(i)
+                a(_ENUM)
+                a(attribute_mode_v1(m))
+                a(_NULL)
+                i += 1
+            a(_ARRAY)
+            axdr.encode_length(len(method_modes), out)
+            i = 1
+            for m in method_modes:
+                out.extend(_METHOD_HEAD)
+                a(i)
+                a(_ENUM)
+                a(method_mode_v1(m))
+                i += 1
+        return axdr.raw(out)
 
     def set_attribute(self, attr, value, ctx):
         if attr == 7:

@@ -1,7 +1,9 @@
 # Profile generic, class_id 7, version 1: a buffer of captured rows with capture objects, capture
 # period 0 (event-driven captures), FIFO sorting and selective access by range (selector 1) and by
-# entry (selector 2). Rows live in a ring of `capacity` entries, persisted (as A-XDR, hex) in the
-# store under `record` when one is given, so they survive a restart.
+# entry (selector 2). Rows live in a ring of `capacity` entries, each kept as its A-XDR encoding
+# (a structure: under half the memory of a list of typed values), decoded when read, and
+# persisted (as A-XDR, hex) in the store under `record` when one is given, so they survive a
+# restart.
 from dlms import axdr
 from dlms.cosem.base import (CosemObject, SUCCESS, READ_WRITE_DENIED, OBJECT_UNAVAILABLE,
                              TYPE_UNMATCHED, OTHER_REASON)
@@ -32,7 +34,7 @@ class ProfileGeneric(CosemObject):
         self.capacity = capacity
         self.store = store
         self.record = record
-        self.rows = []                                 # each a list of typed values
+        self.rows = []                  # each the A-XDR encoding (bytes) of a row structure
         if store is not None and record is not None:
             self._load()
 
@@ -44,17 +46,18 @@ class ProfileGeneric(CosemObject):
         rows = []
         for h in rec.get('rows', []):
             try:
-                v = axdr.decode_all(unhexlify(h))
+                row = unhexlify(h)
+                if axdr.decode_all(row)[0] != axdr.STRUCTURE:
+                    continue
             except (ValueError, TypeError):
                 continue
-            if v[0] == axdr.STRUCTURE:
-                rows.append(v[1])
+            rows.append(row)
         self.rows = rows[-self.capacity:]
 
     def _save(self):
         if self.store is None or self.record is None:
             return
-        hexrows = [hexlify(axdr.to_bytes(axdr.structure(*r))).decode() for r in self.rows]
+        hexrows = [hexlify(r).decode() for r in self.rows]
         try:
             self.store.save(self.record, {'rows': hexrows})
         except Exception:
@@ -62,11 +65,16 @@ class ProfileGeneric(CosemObject):
 
     # ---- capture ----
     def capture(self, ctx=None):
-        row = []
+        out = bytearray((axdr.STRUCTURE,))
+        axdr.encode_length(len(self.capture_objects), out)
         for obj, attr, _ in self.capture_objects:
             v = obj.get(attr, ctx)
-            row.append(v if not isinstance(v, int) else axdr.null())
-        self.rows.append(row)
+            n = len(out)
+            try:
+                axdr.encode(v, out)
+            except axdr.AxdrError:      # a result code, or nothing A-XDR can carry: null
+                out[n:] = b'\x00'      # (MicroPython has no `del` of a bytearray slice)
+        self.rows.append(bytes(out))
         if len(self.rows) > self.capacity:
             self.rows.pop(0)
         self._save()
@@ -74,6 +82,17 @@ class ProfileGeneric(CosemObject):
     def reset(self):
         self.rows = []
         self._save()
+
+    @staticmethod
+    def _decoded(rows):
+        # encoded rows -> lists of typed values (a row that no longer decodes reads as no columns)
+        out = []
+        for r in rows:
+            try:
+                out.append(axdr.decode_all(r)[1])
+            except axdr.AxdrError:
+                out.append([])
+        return out
 
     # ---- attributes ----
     def get(self, attr, ctx, selector=None, params=None):
@@ -97,15 +116,17 @@ class ProfileGeneric(CosemObject):
         return CosemObject.get_attribute(self, attr, ctx)
 
     def _rows_value(self, rows, first_col=0, last_col=None):
+        # rows: freshly decoded lists, used as they are (or sliced) without another copy
         out = []
         for r in rows:
-            cols = r[first_col:last_col] if last_col is not None else r[first_col:]
-            out.append(axdr.structure(*cols))
-        return axdr.array(out)
+            if first_col or last_col is not None:
+                r = r[first_col:last_col] if last_col is not None else r[first_col:]
+            out.append((axdr.STRUCTURE, r))
+        return (axdr.ARRAY, out)
 
     def _buffer(self, selector, params):
         if selector is None:
-            return self._rows_value(self.rows)
+            return self._rows_value(self._decoded(self.rows))
         if params is None or params[0] != axdr.STRUCTURE:
             return TYPE_UNMATCHED
         p = params[1]
@@ -136,7 +157,7 @@ class ProfileGeneric(CosemObject):
         if c0 > c1:
             return OTHER_REASON
         rows = self.rows[first - 1:last] if first <= last else []
-        return self._rows_value(rows, c0 - 1, c1)
+        return self._rows_value(self._decoded(rows), c0 - 1, c1)
 
     def _by_range(self, p):
         # range_descriptor: restricting_object, from_value, to_value, selected_values
@@ -152,7 +173,9 @@ class ProfileGeneric(CosemObject):
         if lo is None or hi is None:
             return TYPE_UNMATCHED
         rows = []
-        for r in self.rows:
+        for r in self._decoded(self.rows):
+            if col >= len(r):
+                continue
             k = self._key(r[col])
             if k is not None and lo <= k <= hi:
                 rows.append(r)
