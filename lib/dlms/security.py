@@ -28,20 +28,26 @@ _CIPHERED = {
     0xC5: (0xCD, 0xD5),  # set-response
     0xC7: (0xCF, 0xD7),  # action-response
 }
-# ciphered tag -> (plain tag, dedicated?)
-_PLAIN = {}
-for _p, _gd in _CIPHERED.items():
-    _PLAIN[_gd[0]] = (_p, False)
-    _PLAIN[_gd[1]] = (_p, True)
-
 KIND_GLO = const(1)
 KIND_DED = const(2)
 KIND_GENERAL_GLO = const(3)
 KIND_GENERAL_DED = const(4)
 
+# ciphered tag -> (kind, plain tag)
+_PLAIN = {}
+for _p, _gd in _CIPHERED.items():
+    _PLAIN[_gd[0]] = (KIND_GLO, _p)
+    _PLAIN[_gd[1]] = (KIND_DED, _p)
+
 
 class SecurityError(ValueError):
     pass
+
+
+# the GCM kernel's control words for authenticated and encrypted APDUs: AAD SC || AK, T12
+_CTL_SEAL = gcm.ctl(17, _TAG_LEN, False)
+_CTL_OPEN = gcm.ctl(17, _TAG_LEN, True)
+_SCRATCH_BLOCKS = gcm.SCRATCH_BLOCKS
 
 
 class Keys:
@@ -53,6 +59,9 @@ class Keys:
             raise SecurityError('suite 0 keys are 16 bytes')
         self.ak = bytes(ak)
         self.gcm = gcm.Gcm(bytes(ek))
+        # GHASH state after the AAD SC || AK of authenticated and encrypted APDUs (SC 0x30):
+        # hashed once here instead of once per APDU
+        self.pre = self.gcm.prefix(bytes((SC_AUTH_ENC,)) + self.ak)
 
     def __repr__(self):  # never show key material
         return '<Keys>'
@@ -67,6 +76,8 @@ def protect(keys, sc, system_title, ic, apdu):
     level = sc & 0x30
     if level == 0 or (sc & 0x0F) != 0 or len(system_title) != 8:
         raise SecurityError('security control')
+    if not 0 <= ic <= 0xFFFFFFFF:
+        raise SecurityError('invocation counter')
     iv = _iv(system_title, ic)
     head = bytes((sc,)) + ic.to_bytes(4, 'big')
     if level == SC_AUTH:
@@ -79,6 +90,46 @@ def protect(keys, sc, system_title, ic, apdu):
     return head + ct + tag[:_TAG_LEN]
 
 
+def seal(keys, kind, sc, system_title, ic, apdu):
+    """wrap(kind, system_title, protect(keys, sc, system_title, ic, apdu), apdu[0]), built in
+    one buffer for glo-/ded- APDUs authenticated and encrypted (the others take that way)."""
+    n = len(apdu)
+    if not n:
+        raise SecurityError('empty')
+    size = n + 5 + _TAG_LEN
+    pair = _CIPHERED.get(apdu[0])
+    if (sc != SC_AUTH_ENC or len(system_title) != 8 or size > 0xFF or pair is None
+            or (kind != KIND_GLO and kind != KIND_DED)):
+        return wrap(kind, system_title, protect(keys, sc, system_title, ic, apdu), apdu[0])
+    if not 0 <= ic <= 0xFFFFFFFF:
+        raise SecurityError('invocation counter')
+    o = 2 if size < 0x80 else 3
+    out = bytearray(o + size)
+    out[0] = pair[0] if kind == KIND_GLO else pair[1]
+    out[o - 1] = size
+    if o == 3:
+        out[1] = 0x81
+    out[o] = sc
+    out[o + 1] = ic >> 24
+    out[o + 2] = (ic >> 16) & 0xFF
+    out[o + 3] = (ic >> 8) & 0xFF
+    out[o + 4] = ic & 0xFF
+    # the GCM kernels driven from here (every response takes this path); they check no
+    # bounds: out holds o + 5 + n + 12 bytes, the title 8, keys.pre 16, ks 16 * nb
+    g = keys.gcm
+    ctr, aes, run, tab, r8 = g.kernel
+    nb = ((n + 15) >> 4) + 1
+    if nb > _SCRATCH_BLOCKS:
+        ks = kv = bytearray(nb << 4)
+    else:
+        ks = g.views[0]
+        kv = g.views[nb]
+    ctr(ks, system_title, out, o + 1, nb)
+    aes(kv, kv)
+    run(ks, tab, r8, keys.pre, apdu, 0, out, o + 5, n, _CTL_SEAL)
+    return bytes(out)
+
+
 def split(content):
     """Read SC and IC off ciphered content without deciphering (for the replay check)."""
     if len(content) < 5:
@@ -86,34 +137,61 @@ def split(content):
     sc = content[0]
     if sc & 0x30 == 0 or sc & 0x0F != 0 or sc & (_SC_COMPRESSION | _SC_BROADCAST):
         raise SecurityError('security control')
-    return sc, int.from_bytes(content[1:5], 'big')
+    return sc, (content[1] << 24) | (content[2] << 16) | (content[3] << 8) | content[4]
 
 
-def unprotect(keys, system_title, content):
-    """Inverse of protect: returns (sc, ic, apdu); a bad tag or layout raises SecurityError."""
-    sc, ic = split(content)
+def open_content(keys, system_title, content, sc):
+    """The APDU inside ciphered content whose SC split() has read; a bad tag or layout raises
+    SecurityError. The tag is checked (in constant time) before anything is deciphered."""
     if len(system_title) != 8:
         raise SecurityError('system title')
-    iv = _iv(system_title, ic)
+    n = len(content) - 5
+    if sc == SC_AUTH_ENC:
+        n -= _TAG_LEN
+        if n < 0:
+            raise SecurityError('short tag')
+        # the GCM kernels driven from here (every request takes this path); they check no
+        # bounds: content holds 5 + n + 12 bytes, pt n, the title 8, keys.pre 16, ks 16 * nb
+        g = keys.gcm
+        ctr, aes, run, tab, r8 = g.kernel
+        nb = ((n + 15) >> 4) + 1
+        if nb > _SCRATCH_BLOCKS:
+            ks = kv = bytearray(nb << 4)
+        else:
+            ks = g.views[0]
+            kv = g.views[nb]
+        ctr(ks, system_title, content, 1, nb)
+        aes(kv, kv)
+        pt = bytearray(n)
+        if run(ks, tab, r8, keys.pre, content, 5, pt, 0, n, _CTL_OPEN) != 1:
+            raise SecurityError('tag')
+        return bytes(pt)
+    iv = bytes(system_title) + bytes(content[1:5])
     level = sc & 0x30
     body = content[5:]
     if level == SC_ENC:
         pt, _ = keys.gcm.encrypt(iv, body, b'')
-        return sc, ic, pt
-    if len(body) < _TAG_LEN:
+        return pt
+    if n < _TAG_LEN:
         raise SecurityError('short tag')
-    n = len(body) - _TAG_LEN
+    n -= _TAG_LEN
     tag = body[n:]
     if level == SC_AUTH:
         apdu = bytes(body[:n])
         expect = keys.gcm.gmac(iv, bytes((sc,)) + keys.ak + apdu)
         if not gcm.ct_equal(expect[:_TAG_LEN], tag):
             raise SecurityError('tag')
-        return sc, ic, apdu
+        return apdu
     pt = keys.gcm.decrypt(iv, body[:n], bytes((sc,)) + keys.ak, tag)
     if pt is None:
         raise SecurityError('tag')
-    return sc, ic, pt
+    return pt
+
+
+def unprotect(keys, system_title, content):
+    """Inverse of protect: returns (sc, ic, apdu); a bad tag or layout raises SecurityError."""
+    sc, ic = split(content)
+    return sc, ic, open_content(keys, system_title, content, sc)
 
 
 def unwrap(apdu):
@@ -123,27 +201,39 @@ def unwrap(apdu):
     if not apdu:
         raise SecurityError('empty')
     tag = apdu[0]
+    env = _PLAIN.get(tag)
+    if env is None:
+        if tag != GENERAL_GLO and tag != GENERAL_DED:
+            return None
+    else:
+        n = len(apdu)
+        if n > 1 and apdu[1] < 0x80:          # the one-byte length of most APDUs
+            if apdu[1] + 2 != n:
+                raise SecurityError('length')
+            return env[0], env[1], None, apdu[2:]
+    return _unwrap_long(apdu, env)
+
+
+def _unwrap_long(apdu, env):
+    # unwrap() for multi-byte lengths and the general-glo/-ded envelope
     try:
-        if tag in _PLAIN:
-            plain, ded = _PLAIN[tag]
+        if env is not None:
             n, pos = axdr.decode_length(apdu, 1)
             if pos + n != len(apdu):
                 raise SecurityError('length')
-            return (KIND_DED if ded else KIND_GLO), plain, None, apdu[pos:]
-        if tag == GENERAL_GLO or tag == GENERAL_DED:
-            n, pos = axdr.decode_length(apdu, 1)
-            if pos + n > len(apdu):
-                raise SecurityError('length')
-            st = bytes(apdu[pos:pos + n])
-            pos += n
-            n, pos = axdr.decode_length(apdu, pos)
-            if pos + n != len(apdu):
-                raise SecurityError('length')
-            kind = KIND_GENERAL_GLO if tag == GENERAL_GLO else KIND_GENERAL_DED
-            return kind, None, st, apdu[pos:]
+            return env[0], env[1], None, apdu[pos:]
+        n, pos = axdr.decode_length(apdu, 1)
+        if pos + n > len(apdu):
+            raise SecurityError('length')
+        st = bytes(apdu[pos:pos + n])
+        pos += n
+        n, pos = axdr.decode_length(apdu, pos)
+        if pos + n != len(apdu):
+            raise SecurityError('length')
+        kind = KIND_GENERAL_GLO if apdu[0] == GENERAL_GLO else KIND_GENERAL_DED
+        return kind, None, st, apdu[pos:]
     except axdr.AxdrError:
         raise SecurityError('length')
-    return None
 
 
 def wrap(kind, system_title, content, plain_tag):

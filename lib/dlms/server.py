@@ -352,15 +352,45 @@ class Session:
         return self._ciphered(env)
 
     # ---- ciphered requests ----
-    def _keys_for(self, kind):
-        if kind == security.KIND_DED or kind == security.KIND_GENERAL_DED:
-            return self.dedicated
-        return self.server.keys
+    def _ciphered(self, env):
+        if self.assoc.state == am.NON_ASSOCIATED:
+            return _exception(_SERVICE_NOT_ALLOWED, _OPERATION_NOT_POSSIBLE)
+        if self.context_id != CTX_LN_CIPHERED:
+            return _exception(_SERVICE_NOT_ALLOWED, _DECIPHERING_ERROR)
+        r = self._decipher(env)
+        if isinstance(r, bytes):
+            return r
+        keys, sc, inner = r
+        if inner[0] not in (0xC0, 0xC1, 0xC3):
+            return _exception(_SERVICE_UNKNOWN, _SERVICE_NOT_SUPPORTED)
+        server = self.server
+        if server.counter.exhausted and server.counter_exhausted(self.client_sap):
+            return _exception(_SERVICE_NOT_ALLOWED, _OTHER_REASON)    # no response possible
+        protection = (cb.AUTH_REQUEST if sc & security.SC_AUTH else 0) | \
+                     (cb.ENC_REQUEST if sc & security.SC_ENC else 0)
+        overhead = _CIPHER_OVERHEAD + (9 if env[2] is not None else 0)
+        resp = self._service(inner, protection, overhead)
+        # answer in the form the request came in, with at least what the policy requires
+        req = self.cfg.require
+        sc |= (security.SC_AUTH if req & cb.AUTH_RESPONSE else 0) | \
+            (security.SC_ENC if req & cb.ENC_RESPONSE else 0)
+        if resp is None or resp[0] == 0xD8:     # _protect, inline: one call less per request
+            return resp
+        try:
+            ic = server.counter.next()          # reserved (persisted) before it is used
+            return security.seal(keys, env[0], sc & 0x30, server.system_title, ic, resp)
+        except security.SecurityError:
+            server.counter_exhausted(self.client_sap)
+            return _exception(_SERVICE_NOT_ALLOWED, _OTHER_REASON)
 
     def _decipher(self, env):
-        """(keys, sc, inner apdu) or an exception-response (bytes) to send instead."""
+        """(keys, sc, inner apdu) or an exception-response (bytes) to send instead. The replay
+        check comes before deciphering; the counter is accepted only once the tag is right."""
         kind, plain_tag, st, content = env
-        keys = self._keys_for(kind)
+        if kind == security.KIND_DED or kind == security.KIND_GENERAL_DED:
+            keys = self.dedicated
+        else:
+            keys = self.server.keys
         cst = self.client_system_title
         if keys is None or cst is None:
             return _exception(_SERVICE_NOT_ALLOWED, _DECIPHERING_ERROR)
@@ -375,15 +405,14 @@ class Session:
         counters = self.server.client_counters
         if dedicated:
             fresh = ic > self._ded_last_ic
-            expected = self._ded_last_ic + 1
         else:
             fresh = counters.fresh(cst, ic)
-            expected = counters.expected(cst)
         if not fresh:
+            expected = self._ded_last_ic + 1 if dedicated else counters.expected(cst)
             self.server.event(EV_REPLAY, self.client_sap, 'ic %d' % ic)
             return _exception(_SERVICE_NOT_ALLOWED, _INVOCATION_COUNTER_ERROR, expected)
         try:
-            sc, ic, inner = security.unprotect(keys, cst, content)
+            inner = security.open_content(keys, cst, content, sc)     # bytes
         except security.SecurityError:
             self.server.event(EV_DECIPHERING, self.client_sap, 'tag')
             return _exception(_SERVICE_NOT_ALLOWED, _DECIPHERING_ERROR)
@@ -397,41 +426,14 @@ class Session:
                 return _exception(_SERVICE_NOT_ALLOWED, _OTHER_REASON)
         if not inner or (plain_tag is not None and inner[0] != plain_tag):
             return _exception(_SERVICE_NOT_ALLOWED, _DECIPHERING_ERROR)
-        return keys, sc, bytes(inner)
+        return keys, sc, inner
 
     def _protect(self, kind, keys, sc, apdu):
         if apdu is None or apdu[0] == 0xD8:   # exception-response has no ciphered form
             return apdu
-        ic = self.server.counter.next()
-        content = security.protect(keys, sc & 0x30, self.server.system_title, ic, apdu)
-        return security.wrap(kind, self.server.system_title, content, apdu[0])
-
-    def _ciphered(self, env):
-        if self.assoc.state == am.NON_ASSOCIATED:
-            return _exception(_SERVICE_NOT_ALLOWED, _OPERATION_NOT_POSSIBLE)
-        if self.context_id != CTX_LN_CIPHERED:
-            return _exception(_SERVICE_NOT_ALLOWED, _DECIPHERING_ERROR)
-        r = self._decipher(env)
-        if isinstance(r, bytes):
-            return r
-        keys, sc, inner = r
-        if inner[0] not in (0xC0, 0xC1, 0xC3):
-            return _exception(_SERVICE_UNKNOWN, _SERVICE_NOT_SUPPORTED)
-        if self.server.counter_exhausted(self.client_sap):   # no response could be protected
-            return _exception(_SERVICE_NOT_ALLOWED, _OTHER_REASON)
-        protection = (cb.AUTH_REQUEST if sc & security.SC_AUTH else 0) | \
-                     (cb.ENC_REQUEST if sc & security.SC_ENC else 0)
-        overhead = _CIPHER_OVERHEAD + (9 if env[2] is not None else 0)
-        resp = self._service(inner, protection, overhead)
-        # answer in the form the request came in, with at least what the policy requires
-        req = self.cfg.require
-        sc |= (security.SC_AUTH if req & cb.AUTH_RESPONSE else 0) | \
-            (security.SC_ENC if req & cb.ENC_RESPONSE else 0)
-        try:
-            return self._protect(env[0], keys, sc, resp)
-        except security.SecurityError:
-            self.server.counter_exhausted(self.client_sap)
-            return _exception(_SERVICE_NOT_ALLOWED, _OTHER_REASON)
+        server = self.server
+        ic = server.counter.next()            # reserved (persisted) before it is used
+        return security.seal(keys, kind, sc & 0x30, server.system_title, ic, apdu)
 
     # ---- xDLMS services ----
     def _service(self, apdu, protection, overhead=0):

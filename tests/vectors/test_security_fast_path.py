@@ -1,0 +1,211 @@
+# The per-APDU suite-0 path: security.seal / open_content / unwrap and the GCM kernels under them
+# (gcm.Gcm.prefix, message, kernel). Vectors: shared/reference/dlms-security.md section 7.
+# Runs under CPython and MicroPython (there with the viper kernels and with the plain ones).
+from binascii import unhexlify
+
+from dlms import gcm, security
+
+
+def h(s):
+    return unhexlify(s.replace(' ', ''))
+
+
+EK = h('000102030405060708090A0B0C0D0E0F')
+AK = h('D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF')
+ST = h('4D4D4D0000BC614E')
+IC = 0x01234567
+GET = h('C0010000080000010000FF0200')
+GLO_GET = h('C8 1E 30 01234567 411312FF935A47566827C467BC 7D825C3BE4A77C3FCC056B6B')
+GENERAL_GLO_GET = h('DB 08 4D4D4D0000BC614E 1E 30 01234567 411312FF935A47566827C467BC'
+                    '7D825C3BE4A77C3FCC056B6B')
+INITIATE = h('01011000112233445566778899AABBCCDDEEFF0000065F1F0400007E1F04B0')
+GLO_INITIATE = h('21 30 30 01234567 801302FF8A7874133D414CED25B42534D28DB0047720606B175BD52211BE68'
+                 '41DB204D39EE6FDB8E356855')
+GLO_INITIATE_RESPONSE = h('28 1F 30 01234567 891214A0845E475714383F65BC19745CA235906525E4F3E1C893')
+INITIATE_RESPONSE = h('0800065F1F0400007C1F04000007')
+
+
+def keys_variants():
+    # the default Keys, and the same keys over the plain-Python kernels
+    k = security.Keys(EK, AK)
+    plain = security.Keys(EK, AK)
+    plain.gcm = gcm.Gcm(EK, None, False)
+    plain.pre = plain.gcm.prefix(b'\x30' + AK)
+    return (k, plain)
+
+
+def data(n, seed=7):
+    b = bytearray(n)
+    for i in range(n):
+        b[i] = (i * 151 + seed) & 0xFF
+    if n:
+        b[0] = 0xC4     # a plain tag with glo- and ded- forms
+    return bytes(b)
+
+
+def raises(fn):
+    try:
+        fn()
+    except security.SecurityError:
+        return True
+    return False
+
+
+def test_seal_gives_the_green_book_glo_get_request():
+    for k in keys_variants():
+        assert security.seal(k, security.KIND_GLO, 0x30, ST, IC, GET) == GLO_GET
+
+
+def test_seal_gives_the_general_glo_form_with_the_sender_title():
+    for k in keys_variants():
+        assert security.seal(k, security.KIND_GENERAL_GLO, 0x30, ST, IC, GET) == GENERAL_GLO_GET
+
+
+def test_seal_gives_the_green_book_glo_initiate_request():
+    for k in keys_variants():
+        assert security.seal(k, security.KIND_GLO, 0x30, ST, IC, INITIATE) == GLO_INITIATE
+
+
+def test_seal_equals_wrap_of_protect_for_every_kind_level_and_length():
+    # lengths across the key's scratch keystream (64 bytes) and the one-, two- and three-byte
+    # A-XDR length forms (content 128 and 256 bytes)
+    lengths = list(range(1, 70)) + [110, 111, 112, 127, 128, 238, 239, 240, 300]
+    for k in keys_variants():
+        for n in lengths:
+            apdu = data(n)
+            for kind in (security.KIND_GLO, security.KIND_DED, security.KIND_GENERAL_GLO,
+                         security.KIND_GENERAL_DED):
+                for sc in (0x10, 0x20, 0x30):
+                    want = security.wrap(kind, ST, security.protect(k, sc, ST, IC + n, apdu),
+                                         apdu[0])
+                    assert security.seal(k, kind, sc, ST, IC + n, apdu) == want, (n, kind, sc)
+
+
+def test_seal_results_do_not_share_the_scratch_keystream():
+    k = security.Keys(EK, AK)
+    first = security.seal(k, security.KIND_GLO, 0x30, ST, 1, data(20))
+    copy = bytes(first)
+    security.seal(k, security.KIND_GLO, 0x30, ST, 2, data(20, 9))
+    assert first == copy
+
+
+def test_seal_refuses_what_has_no_ciphered_form_or_no_valid_counter():
+    k = security.Keys(EK, AK)
+    assert raises(lambda: security.seal(k, security.KIND_GLO, 0x30, ST, 1, h('D80101')))
+    assert raises(lambda: security.seal(k, security.KIND_GLO, 0x30, ST, 1 << 32, GET))
+    assert raises(lambda: security.seal(k, security.KIND_GLO, 0x30, ST, -1, GET))
+    assert raises(lambda: security.seal(k, security.KIND_GLO, 0x30, ST, 1, b''))
+    assert raises(lambda: security.seal(k, security.KIND_GLO, 0x30, b'short', 1, GET))
+    assert raises(lambda: security.protect(k, 0x30, ST, 1 << 32, GET))
+
+
+def test_open_content_reads_the_green_book_vectors():
+    for k in keys_variants():
+        env = security.unwrap(GLO_GET)
+        sc, ic = security.split(env[3])
+        assert (sc, ic) == (0x30, IC)
+        assert security.open_content(k, ST, env[3], sc) == GET
+        env = security.unwrap(GLO_INITIATE_RESPONSE)
+        assert security.open_content(k, ST, env[3], 0x30) == INITIATE_RESPONSE
+        assert security.unprotect(k, ST, security.unwrap(GLO_INITIATE)[3]) == (0x30, IC, INITIATE)
+
+
+def test_open_content_rejects_every_changed_byte_of_header_text_and_tag():
+    for k in keys_variants():
+        content = security.unwrap(GLO_GET)[3]
+        for i in range(1, len(content)):       # IC (the IV), ciphertext, tag
+            bad = bytearray(content)
+            bad[i] ^= 0x01
+            assert raises(lambda: security.open_content(k, ST, bytes(bad), 0x30)), i
+        assert raises(lambda: security.open_content(k, h('4D4D4D0000BC614F'), content, 0x30))
+        assert raises(lambda: security.open_content(k, ST, content[:16], 0x30))
+        assert raises(lambda: security.open_content(k, ST[:7], content, 0x30))
+
+
+def test_unprotect_inverts_protect_for_every_level_and_length():
+    for k in keys_variants():
+        for n in list(range(0, 70)) + [127, 128, 255, 300]:
+            apdu = data(n, n)
+            for sc in (0x10, 0x20, 0x30):
+                content = security.protect(k, sc, ST, n + 5, apdu)
+                assert security.unprotect(k, ST, content) == (sc, n + 5, apdu), (n, sc)
+
+
+def run_kernel(g, iv, pre, la, src, soff, n, dst, doff, tl, dec):
+    # one message through the kernels, the way security.py drives them
+    ctr, aes, run, tab, r8 = g.kernel
+    nb = ((n + 15) >> 4) + 1
+    if nb > gcm.SCRATCH_BLOCKS:
+        ks = kv = bytearray(nb << 4)
+    else:
+        ks = g.views[0]
+        kv = g.views[nb]
+    ctr(ks, iv, iv, 8, nb)
+    aes(kv, kv)
+    return run(ks, tab, r8, pre, src, soff, dst, doff, n, gcm.ctl(la, tl, dec))
+
+
+def test_kernel_decrypt_writes_no_plaintext_when_the_tag_is_wrong():
+    iv = ST + h('01234567')
+    for k in keys_variants():
+        content = bytearray(security.unwrap(GLO_GET)[3])
+        content[-1] ^= 0x80
+        out = bytearray(b'\xAA' * 13)
+        assert run_kernel(k.gcm, iv, k.pre, 17, content, 5, 13, out, 0, 12, True) == 0
+        assert out == bytearray(b'\xAA' * 13)
+        content[-1] ^= 0x80
+        assert run_kernel(k.gcm, iv, k.pre, 17, content, 5, 13, out, 0, 12, True) == 1
+        assert bytes(out) == GET
+
+
+def test_kernel_from_a_prefix_state_equals_gcm_over_the_whole_aad():
+    # also across the scratch keystream (64 bytes) and with 12- to 16-byte tags
+    iv = ST + h('01234567')
+    for accel in (True, False):
+        g = gcm.Gcm(EK, None, accel)
+        for la in (0, 1, 15, 16, 17, 33):
+            aad = data(la, 3)
+            pre = g.prefix(aad)
+            for n in (0, 1, 16, 17, 64, 65, 100):
+                pt = data(n, 5)
+                ct, tag = g.encrypt(iv, pt, aad)
+                for tl in (12, 16):
+                    out = bytearray(n + tl + 3)
+                    assert run_kernel(g, iv, pre, la, pt, 0, n, out, 3, tl, False) == 1
+                    assert bytes(out[3:]) == ct + tag[0:tl], (accel, la, n, tl)
+                    back = bytearray(n)
+                    assert run_kernel(g, iv, pre, la, out, 3, n, back, 0, tl, True) == 1
+                    assert bytes(back) == pt
+                assert g.decrypt(iv, ct, aad, tag[0:13]) == pt
+                assert g.gmac(iv, aad) == g.encrypt(iv, b'', aad)[1]
+
+
+def test_gcm_refuses_lengths_the_kernel_cannot_encode():
+    def bad(fn):
+        try:
+            fn()
+        except gcm.GcmError:
+            return True
+        return False
+    g = gcm.Gcm(EK)
+    assert bad(lambda: gcm.ctl(17, 17, False))
+    assert bad(lambda: gcm.ctl(1 << 21, 12, False))
+    assert bad(lambda: g.encrypt(ST, GET, b''))
+    assert bad(lambda: g.decrypt(ST + h('00000001'), GET, b'', bytes(11)))
+
+
+def test_unwrap_reads_one_and_multi_byte_lengths_and_refuses_bad_ones():
+    k = security.Keys(EK, AK)
+    long_apdu = data(200)
+    sealed = security.seal(k, security.KIND_GLO, 0x30, ST, 9, long_apdu)
+    assert sealed[0] == 0xCC and sealed[1] == 0x81
+    kind, plain, st, content = security.unwrap(sealed)
+    assert (kind, plain, st) == (security.KIND_GLO, 0xC4, None)
+    assert security.unprotect(k, ST, content) == (0x30, 9, long_apdu)
+    kind, plain, st, content = security.unwrap(GENERAL_GLO_GET)
+    assert (kind, plain, st) == (security.KIND_GENERAL_GLO, None, ST)
+    assert security.unwrap(GET) is None
+    for bad in (h('C8'), h('C81F') + GLO_GET[2:], h('C81D') + GLO_GET[2:], h('C881'),
+                h('C8821E') + GLO_GET[2:], h('DB09') + GENERAL_GLO_GET[2:], h('DB08')):
+        assert raises(lambda: security.unwrap(bad)), bad
+    assert raises(lambda: security.unwrap(b''))
