@@ -94,7 +94,7 @@ async def run(opts):
     while True:
         await asyncio.sleep(1)
         sup.feed()
-        board.tick()
+        sup.tick()
 
 
 def main(argv=None):

@@ -90,12 +90,35 @@ class Supervisor:
         self.previous = None       # the fatal record of the run before this one, if it ended so
         self.wdt = None
         self.t0 = ticks_ms()
+        self._led = None            # machine.Pin of the board's STATUS_LED, once made
+        self._lit = 0
         self._status('boot')
 
+    def _led_value(self, lit):
+        self._lit = lit
+        active = getattr(self.board, 'STATUS_LED_ACTIVE', 1)
+        self._led.value(lit if active else 1 - lit)
+
     def _status(self, state):
-        f = getattr(self.board, 'status', None)
+        """Status LED: on while booting and before a restart, a heartbeat (tick) once ready."""
+        pin = getattr(self.board, 'STATUS_LED', None)
+        if pin is None:
+            return
+        try:
+            if self._led is None:
+                from machine import Pin
+                self._led = Pin(pin, Pin.OUT)
+            self._led_value(1 if state in ('boot', 'fatal') else 0)
+        except Exception:
+            pass
+
+    def tick(self):
+        """Once a second from the main loop: the heartbeat, and the board's own tick."""
+        if self._led is not None:
+            self._led_value(self._lit ^ 1)
+        f = getattr(self.board, 'tick', None)
         if f is not None:
-            f(state)
+            f()
 
     def heap(self, when):
         """Log the heap in use after a collection (MicroPython; nothing under CPython)."""
@@ -131,10 +154,10 @@ class Supervisor:
 
     def start_watchdog(self):
         timeout = getattr(self.board, 'WDT_TIMEOUT_MS', None)
-        f = getattr(self.board, 'watchdog', None)
-        if not timeout or f is None:
+        if not timeout:
             return
-        self.wdt = f(timeout)
+        import machine
+        self.wdt = machine.WDT(timeout=timeout)
         self.log('watchdog: %d ms, fed from the main loop' % timeout)
 
     def feed(self):
@@ -184,9 +207,7 @@ class Supervisor:
             except Exception:
                 pass
             if i & 1:
-                f = getattr(self.board, 'tick', None)
-                if f is not None:
-                    f()
+                self.tick()
             sleep_ms(250)
         restart()
 

@@ -64,37 +64,9 @@ def reset_cause():
     return 'unknown (%d)' % c
 
 
-def watchdog(timeout_ms):
-    import machine
-    return machine.WDT(timeout=timeout_ms)
-
-
 def restart():
     import machine
     machine.reset()
-
-
-# ---- status LED: on while booting, a heartbeat once ready, fast blinking before a restart ----
-_led = [None, 0]
-
-
-def status(state):
-    if STATUS_LED is None:
-        return
-    try:
-        if _led[0] is None:
-            from machine import Pin
-            _led[0] = Pin(STATUS_LED, Pin.OUT)
-        _led[1] = 1 if state in ('boot', 'fatal') else 0
-        _led[0].value(_led[1] if STATUS_LED_ACTIVE else 1 - _led[1])
-    except Exception:
-        pass
-
-
-def tick():
-    if _led[0] is not None:
-        _led[1] ^= 1
-        _led[0].value(_led[1] if STATUS_LED_ACTIVE else 1 - _led[1])
 
 
 async def start_network(cfg, log, feed):
