@@ -396,8 +396,9 @@ class Gcm:
                                  at src[soff+n:soff+n+tl] in constant time and
                                  only when it is right write the plaintext to
                                  dst[doff:]; returns 1, or 0 for a wrong tag
-      views[0] is the key's scratch keystream buffer, views[nb] a view of its
-      first nb blocks (nb <= SCRATCH_BLOCKS); longer messages need their own.
+      keystream(a, b, boff, n) does ctr and aes for an n-byte message: in the
+      key's scratch buffer (views[0]; views[nb] its first nb blocks) when it
+      fits SCRATCH_BLOCKS, in a buffer of its own otherwise.
     The kernels check no bounds.  The scratch buffer makes one Gcm usable by
     one caller at a time (the meter handles one APDU at a time)."""
 
@@ -423,6 +424,19 @@ class Gcm:
         mv = memoryview(ks)
         self.views = (ks,) + tuple(mv[0:16 * i] for i in range(1, SCRATCH_BLOCKS + 1))
 
+    def keystream(self, a, b, boff, n):
+        """E(J0) then the counter blocks for an n-byte message, IV = a[0:8] || b[boff:boff+4]."""
+        nb = ((n + 15) >> 4) + 1
+        if nb > SCRATCH_BLOCKS:
+            ks = kv = bytearray(nb << 4)
+        else:
+            ks = self.views[0]
+            kv = self.views[nb]
+        k = self.kernel
+        k[0](ks, a, b, boff, nb)
+        k[1](kv, kv)
+        return ks
+
     def prefix(self, aad):
         """The GHASH state (16 bytes) after `aad`: the `pre` of the kernel for
         messages whose AAD is always this value."""
@@ -442,18 +456,11 @@ class Gcm:
         la = len(aad)
         if n > _MAX_LEN or la > _MAX_LEN:
             raise GcmError('length')
-        ctr, aes, run, tab, r8 = self.kernel
+        _, _, run, tab, r8 = self.kernel
         st = bytearray(16)                  # the GHASH state, then the tag
         if la:
             run(st, tab, r8, st, aad, 0, st, 0, la, _CTL_ABSORB)
-        nb = ((n + 15) >> 4) + 1
-        if nb > SCRATCH_BLOCKS:
-            ks = kv = bytearray(nb << 4)
-        else:
-            ks = self.views[0]
-            kv = self.views[nb]
-        ctr(ks, iv, iv, 8, nb)
-        aes(kv, kv)
+        ks = self.keystream(iv, iv, 8, n)
         ct = bytearray(n)
         run(ks, tab, r8, st, pt, 0, ct, 0, n, la | (16 << _CTL_TL) | _CTL_TAG_PRE)
         return bytes(ct), bytes(st)
@@ -470,21 +477,14 @@ class Gcm:
         la = len(aad)
         if n > _MAX_LEN or la > _MAX_LEN:
             raise GcmError('length')
-        ctr, aes, run, tab, r8 = self.kernel
+        _, _, run, tab, r8 = self.kernel
         st = bytearray(16)
         if la:
             run(st, tab, r8, st, aad, 0, st, 0, la, _CTL_ABSORB)
         src = bytearray(n + tl)             # the kernel wants the tag after the text
         src[0:n] = ct
         src[n:n + tl] = tag
-        nb = ((n + 15) >> 4) + 1
-        if nb > SCRATCH_BLOCKS:
-            ks = kv = bytearray(nb << 4)
-        else:
-            ks = self.views[0]
-            kv = self.views[nb]
-        ctr(ks, iv, iv, 8, nb)
-        aes(kv, kv)
+        ks = self.keystream(iv, iv, 8, n)
         pt = bytearray(n)
         if run(ks, tab, r8, st, src, 0, pt, 0, n, la | (tl << _CTL_TL) | _CTL_DEC) != 1:
             return None

@@ -47,7 +47,6 @@ class SecurityError(ValueError):
 # the GCM kernel's control words for authenticated and encrypted APDUs: AAD SC || AK, T12
 _CTL_SEAL = gcm.ctl(17, _TAG_LEN, False)
 _CTL_OPEN = gcm.ctl(17, _TAG_LEN, True)
-_SCRATCH_BLOCKS = gcm.SCRATCH_BLOCKS
 
 
 class Keys:
@@ -117,16 +116,9 @@ def seal(keys, kind, sc, system_title, ic, apdu):
     # the GCM kernels driven from here (every response takes this path); they check no
     # bounds: out holds o + 5 + n + 12 bytes, the title 8, keys.pre 16, ks 16 * nb
     g = keys.gcm
-    ctr, aes, run, tab, r8 = g.kernel
-    nb = ((n + 15) >> 4) + 1
-    if nb > _SCRATCH_BLOCKS:
-        ks = kv = bytearray(nb << 4)
-    else:
-        ks = g.views[0]
-        kv = g.views[nb]
-    ctr(ks, system_title, out, o + 1, nb)
-    aes(kv, kv)
-    run(ks, tab, r8, keys.pre, apdu, 0, out, o + 5, n, _CTL_SEAL)
+    _, _, run, tab, r8 = g.kernel
+    run(g.keystream(system_title, out, o + 1, n), tab, r8, keys.pre, apdu, 0, out, o + 5, n,
+        _CTL_SEAL)
     return bytes(out)
 
 
@@ -153,15 +145,8 @@ def open_content(keys, system_title, content, sc):
         # the GCM kernels driven from here (every request takes this path); they check no
         # bounds: content holds 5 + n + 12 bytes, pt n, the title 8, keys.pre 16, ks 16 * nb
         g = keys.gcm
-        ctr, aes, run, tab, r8 = g.kernel
-        nb = ((n + 15) >> 4) + 1
-        if nb > _SCRATCH_BLOCKS:
-            ks = kv = bytearray(nb << 4)
-        else:
-            ks = g.views[0]
-            kv = g.views[nb]
-        ctr(ks, system_title, content, 1, nb)
-        aes(kv, kv)
+        _, _, run, tab, r8 = g.kernel
+        ks = g.keystream(system_title, content, 1, n)
         pt = bytearray(n)
         if run(ks, tab, r8, keys.pre, content, 5, pt, 0, n, _CTL_OPEN) != 1:
             raise SecurityError('tag')
