@@ -169,22 +169,27 @@ def test_board_refuses_demo_keys_unless_its_configuration_allows_them(tmp_path):
     assert m.refused and m.server.keys is None
 
 
+def _only_plain_clients_served(vm):
+    """The management (ciphered) association is refused, the public client still served."""
+    m = GuruxSession(HOST, vm.port, 1, authentication='hls-gmac', ciphered=True)
+    m.connect()
+    with pytest.raises(AssociationRejected):
+        m.associate()
+    m.close()
+    p = GuruxSession(HOST, vm.port, 16)
+    p.connect()
+    p.associate()
+    p.release()
+    p.close()
+
+
 def test_virtual_meter_with_demo_keys_refused_by_its_config_serves_only_plain_clients(tmp_path):
     cfg = tmp_path / 'config.json'
     cfg.write_text(json.dumps({'allow_demo_keys': False}))
     vm = VirtualMeter(config=str(cfg)).start()
     try:
         assert 'CIPHERED SERVICE REFUSED' in vm.output()
-        m = GuruxSession(HOST, vm.port, 1, authentication='hls-gmac', ciphered=True)
-        m.connect()
-        with pytest.raises(AssociationRejected):
-            m.associate()
-        m.close()
-        p = GuruxSession(HOST, vm.port, 16)
-        p.connect()
-        p.associate()
-        p.release()
-        p.close()
+        _only_plain_clients_served(vm)
     finally:
         vm.stop()
 
@@ -203,16 +208,7 @@ def test_meter_with_a_corrupt_keystore_refuses_ciphered_service_and_records_why(
         out = vm.output()
         assert 'CIPHERED SERVICE REFUSED: keystore corrupt' in out
         assert 'keystore-failure' in out
-        m = GuruxSession(HOST, vm.port, 1, authentication='hls-gmac', ciphered=True)
-        m.connect()
-        with pytest.raises(AssociationRejected):
-            m.associate()
-        m.close()
-        p = GuruxSession(HOST, vm.port, 16)
-        p.connect()
-        p.associate()
-        p.release()
-        p.close()
+        _only_plain_clients_served(vm)
     finally:
         vm.stop()
     assert 'corrupt' in Store(str(state)).load('keystore_fault')['reason']
