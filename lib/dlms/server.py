@@ -514,9 +514,9 @@ class Session:
             if isinstance(v, int):
                 return xdlms.get_response_normal_error(iid, v)
             data = axdr.to_bytes(v)
-            resp = xdlms.get_response_normal(iid, data)
-            if len(resp) + overhead <= self.client_max_pdu:
-                return resp
+            # get-response-normal adds 4 bytes (C4 01 iid 00); too long: blocks, without the copy
+            if len(data) + 4 + overhead <= self.client_max_pdu:
+                return xdlms.get_response_normal(iid, data)
             return self._start_long_get(iid, data, overhead)
         results = []
         for item in req.items:
