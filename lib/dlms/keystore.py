@@ -152,6 +152,7 @@ class ClientCounterTable:
     def __init__(self, ks):
         self._ks = ks
         self._last = {}
+        self._floors = {}     # title -> its persisted floor, as last written by accept()
 
     def _floor(self, st):
         ic = self._ks.rec['ic']
@@ -171,13 +172,22 @@ class ClientCounterTable:
 
     def accept(self, system_title, ic):
         st = bytes(system_title)
-        if ic >= self._floor(st):
-            for victim in self._ks._raise_floor(_hex(st), ic + self._ks.client_step):
-                self._last.pop(unhexlify(victim), None)
+        floor = self._floors.get(st)
+        if floor is None:
+            floor = self._floor(st)
+        if ic >= floor:
+            floor = min(ic + self._ks.client_step, _LIMIT)   # as _raise_floor persists it
+            evicted = self._ks._raise_floor(_hex(st), floor)
+            if evicted:
+                for victim in evicted:
+                    self._last.pop(unhexlify(victim), None)
+                self._floors = {}          # an eviction may raise the floor of other titles
+        self._floors[st] = floor
         self._last[st] = ic
 
     def reset(self):
         self._last = {}
+        self._floors = {}
 
 
 class KeyStore:
