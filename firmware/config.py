@@ -22,7 +22,7 @@ DEFAULTS = {
     'wrapper_port': 4059,
     'max_pdu': 1024,
     'counter_step': 1000,
-    'client_counter_step': 100,
+    'client_counter_step': 1000,   # per title; a floor write costs a flash write
     'lockout_failures': 3,          # consecutive failed authentications that start a lockout
     'lockout_seconds': 60,          # first lockout period; doubles per lockout ...
     'lockout_max_seconds': 3600,    # ... up to this

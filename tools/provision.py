@@ -178,7 +178,7 @@ def client_settings(ident, host, port, target):
             host, port, h(ident['ek']), h(ident['ak'])),
         '',
         'The meter keeps its invocation counters: after a restart a client continues at least',
-        'client_counter_step (default 100) above its last invocation counter.',
+        'client_counter_step (default 1000) above its last invocation counter.',
     ]
     return '\n'.join(lines)
 

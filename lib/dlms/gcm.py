@@ -413,13 +413,13 @@ class Gcm:
         if accel and _crypt_v is not None:
             if _R8 is None:
                 _R8 = _make_r8(True)
-            self.kernel = (_ctr_v, self._aes.encrypt_into, _crypt_v, _words_le(words), _R8)
+            self.kernel = (_ctr_v, self._aes.encrypter(), _crypt_v, _words_le(words), _R8)
         else:
             if _R8_PY is None:
                 _R8_PY = _make_r8(False)
             tab = [(words[p] << 96) | (words[p + 1] << 64) | (words[p + 2] << 32) | words[p + 3]
                    for p in range(0, 128, 4)]
-            self.kernel = (_ctr_py, self._aes.encrypt_into, _crypt_py, tab, _R8_PY)
+            self.kernel = (_ctr_py, self._aes.encrypter(), _crypt_py, tab, _R8_PY)
         ks = bytearray(SCRATCH_BLOCKS << 4)
         mv = memoryview(ks)
         self.views = (ks,) + tuple(mv[0:16 * i] for i in range(1, SCRATCH_BLOCKS + 1))

@@ -191,7 +191,7 @@ class ClientCounterTable:
 
 
 class KeyStore:
-    def __init__(self, store, step=1000, client_step=100):
+    def __init__(self, store, step=1000, client_step=1000):
         self.store = store
         self.step = step                  # server counter values per reservation write
         self.client_step = client_step    # client counter values per floor write

@@ -91,7 +91,8 @@ def protect(keys, sc, system_title, ic, apdu):
 
 def seal(keys, kind, sc, system_title, ic, apdu):
     """wrap(kind, system_title, protect(keys, sc, system_title, ic, apdu), apdu[0]), built in
-    one buffer for glo-/ded- APDUs authenticated and encrypted (the others take that way)."""
+    one buffer for glo-/ded- APDUs authenticated and encrypted (the others take that way).
+    Bytes-like: a bytearray on the fast path."""
     n = len(apdu)
     if not n:
         raise SecurityError('empty')
@@ -119,7 +120,7 @@ def seal(keys, kind, sc, system_title, ic, apdu):
     _, _, run, tab, r8 = g.kernel
     run(g.keystream(system_title, out, o + 1, n), tab, r8, keys.pre, apdu, 0, out, o + 5, n,
         _CTL_SEAL)
-    return bytes(out)
+    return out          # a fresh bytearray: no copy into bytes
 
 
 def split(content):
@@ -133,8 +134,8 @@ def split(content):
 
 
 def open_content(keys, system_title, content, sc):
-    """The APDU inside ciphered content whose SC split() has read; a bad tag or layout raises
-    SecurityError. The tag is checked (in constant time) before anything is deciphered."""
+    """The APDU inside ciphered content whose SC split() has read (bytes-like: a bytearray for
+    authenticated and encrypted content); a bad tag or layout raises SecurityError. The tag is checked (in constant time) before anything is deciphered."""
     if len(system_title) != 8:
         raise SecurityError('system title')
     n = len(content) - 5
@@ -150,7 +151,7 @@ def open_content(keys, system_title, content, sc):
         pt = bytearray(n)
         if run(ks, tab, r8, keys.pre, content, 5, pt, 0, n, _CTL_OPEN) != 1:
             raise SecurityError('tag')
-        return bytes(pt)
+        return pt           # a fresh bytearray: no copy into bytes
     iv = bytes(system_title) + bytes(content[1:5])
     level = sc & 0x30
     body = content[5:]

@@ -8,6 +8,9 @@ from dlms import acse, axdr, security, xdlms
 from dlms import association as am
 from dlms.cosem import base as cb
 from dlms.gcm import ct_equal
+from dlms.association import NON_ASSOCIATED
+from dlms.security import (KIND_DED, KIND_GENERAL_DED, SecurityError, open_content, seal,
+                           split)
 
 # conformance bits (24-bit value of the BIT STRING)
 GENERAL_PROTECTION = const(0x400000)
@@ -352,34 +355,35 @@ class Session:
         return self._ciphered(env)
 
     # ---- ciphered requests ----
+    # Every secured request takes this path: it is kept to few calls and lookups (no module
+    # attribute lookups, the protection bits mapped arithmetically: SC 0x10/0x20 are the
+    # access-right request bits 0x04/0x08 shifted, the response bits 0x20/0x40 SC's shifted).
     def _ciphered(self, env):
-        if self.assoc.state == am.NON_ASSOCIATED:
+        if self.assoc.state == NON_ASSOCIATED:
             return _exception(_SERVICE_NOT_ALLOWED, _OPERATION_NOT_POSSIBLE)
         if self.context_id != CTX_LN_CIPHERED:
             return _exception(_SERVICE_NOT_ALLOWED, _DECIPHERING_ERROR)
         r = self._decipher(env)
-        if isinstance(r, bytes):
+        if type(r) is not tuple:        # an exception-response
             return r
         keys, sc, inner = r
-        if inner[0] not in (0xC0, 0xC1, 0xC3):
+        tag = inner[0]
+        if tag != 0xC0 and tag != 0xC1 and tag != 0xC3:
             return _exception(_SERVICE_UNKNOWN, _SERVICE_NOT_SUPPORTED)
         server = self.server
-        if server.counter.exhausted and server.counter_exhausted(self.client_sap):
+        counter = server.counter
+        if counter.value > _MAX_U32 and server.counter_exhausted(self.client_sap):
             return _exception(_SERVICE_NOT_ALLOWED, _OTHER_REASON)    # no response possible
-        protection = (cb.AUTH_REQUEST if sc & security.SC_AUTH else 0) | \
-                     (cb.ENC_REQUEST if sc & security.SC_ENC else 0)
-        overhead = _CIPHER_OVERHEAD + (9 if env[2] is not None else 0)
-        resp = self._service(inner, protection, overhead)
-        # answer in the form the request came in, with at least what the policy requires
-        req = self.cfg.require
-        sc |= (security.SC_AUTH if req & cb.AUTH_RESPONSE else 0) | \
-            (security.SC_ENC if req & cb.ENC_RESPONSE else 0)
-        if resp is None or resp[0] == 0xD8:     # _protect, inline: one call less per request
+        resp = self._service(inner, (sc & 0x30) >> 2,
+                             _CIPHER_OVERHEAD + 9 if env[2] is not None else _CIPHER_OVERHEAD)
+        if resp is None or resp[0] == 0xD8:     # exception-response has no ciphered form
             return resp
+        # answer in the form the request came in, with at least what the policy requires
+        sc = (sc | (self.cfg.require >> 1)) & 0x30
         try:
-            ic = server.counter.next()          # reserved (persisted) before it is used
-            return security.seal(keys, env[0], sc & 0x30, server.system_title, ic, resp)
-        except security.SecurityError:
+            ic = counter.next()                 # reserved (persisted) before it is used
+            return seal(keys, env[0], sc, server.system_title, ic, resp)
+        except SecurityError:
             server.counter_exhausted(self.client_sap)
             return _exception(_SERVICE_NOT_ALLOWED, _OTHER_REASON)
 
@@ -387,33 +391,26 @@ class Session:
         """(keys, sc, inner apdu) or an exception-response (bytes) to send instead. The replay
         check comes before deciphering; the counter is accepted only once the tag is right."""
         kind, plain_tag, st, content = env
-        if kind == security.KIND_DED or kind == security.KIND_GENERAL_DED:
-            keys = self.dedicated
-        else:
-            keys = self.server.keys
         cst = self.client_system_title
+        dedicated = kind == KIND_DED or kind == KIND_GENERAL_DED
+        keys = self.dedicated if dedicated else self.server.keys
         if keys is None or cst is None:
             return _exception(_SERVICE_NOT_ALLOWED, _DECIPHERING_ERROR)
         if st is not None and st != cst:
             self.server.event(EV_DECIPHERING, self.client_sap, 'system title')
             return _exception(_SERVICE_NOT_ALLOWED, _DECIPHERING_ERROR)
         try:
-            sc, ic = security.split(content)
-        except security.SecurityError:
+            sc, ic = split(content)
+        except SecurityError:
             return _exception(_SERVICE_NOT_ALLOWED, _DECIPHERING_ERROR)
-        dedicated = keys is self.dedicated
         counters = self.server.client_counters
-        if dedicated:
-            fresh = ic > self._ded_last_ic
-        else:
-            fresh = counters.fresh(cst, ic)
-        if not fresh:
+        if not (ic > self._ded_last_ic if dedicated else counters.fresh(cst, ic)):
             expected = self._ded_last_ic + 1 if dedicated else counters.expected(cst)
             self.server.event(EV_REPLAY, self.client_sap, 'ic %d' % ic)
             return _exception(_SERVICE_NOT_ALLOWED, _INVOCATION_COUNTER_ERROR, expected)
         try:
-            inner = security.open_content(keys, cst, content, sc)     # bytes
-        except security.SecurityError:
+            inner = open_content(keys, cst, content, sc)
+        except SecurityError:
             self.server.event(EV_DECIPHERING, self.client_sap, 'tag')
             return _exception(_SERVICE_NOT_ALLOWED, _DECIPHERING_ERROR)
         if dedicated:
@@ -421,7 +418,7 @@ class Session:
         else:
             try:
                 counters.accept(cst, ic)      # persists a new reservation when one is due
-            except security.SecurityError:
+            except SecurityError:
                 self.server.event(EV_COUNTER_STORE, self.client_sap, 'client counter')
                 return _exception(_SERVICE_NOT_ALLOWED, _OTHER_REASON)
         if not inner or (plain_tag is not None and inner[0] != plain_tag):

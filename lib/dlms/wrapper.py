@@ -25,7 +25,7 @@ def encode(source, dest, apdu):
     out[6] = n >> 8
     out[7] = n & 0xFF
     out[_HEADER:] = apdu
-    return bytes(out)
+    return out          # bytearray, written to the stream as it is
 
 
 class WrapperDecoder:

@@ -507,3 +507,11 @@ def test_dedicated_key_is_refused_without_authenticated_encryption():
     aare = s.handle(aarq)
     assert aare_result(aare)[0] == 1
     assert s.assoc.state == am.NON_ASSOCIATED
+
+
+def test_security_control_bits_map_onto_access_right_bits():
+    # Session._ciphered maps SC bits to access-right bits by shifting (no table per request)
+    from dlms.cosem import base as cb
+    assert security.SC_AUTH >> 2 == cb.AUTH_REQUEST and security.SC_ENC >> 2 == cb.ENC_REQUEST
+    assert cb.AUTH_RESPONSE >> 1 == security.SC_AUTH and cb.ENC_RESPONSE >> 1 == security.SC_ENC
+    assert (cb.AUTH_REQUEST | cb.ENC_REQUEST) >> 1 & 0x30 == 0
