@@ -147,47 +147,50 @@ class ClientCounterTable:
     """Replay protection for the global unicast key: the same interface as
     dlms.server.ClientCounters (fresh / expected / accept). The last accepted counter of each
     client system title is kept in RAM; the persisted floor (lowest counter acceptable after a
-    restart) is raised to counter + client_step before a counter at or above it is accepted."""
+    restart) is raised to counter + client_step before a counter at or above it is accepted.
+    Every secured request asks fresh() and accept(): one dict lookup each while no floor is due."""
 
     def __init__(self, ks):
         self._ks = ks
-        self._last = {}
-        self._floors = {}     # title -> its persisted floor, as last written by accept()
+        self._t = {}          # title -> [last accepted counter, its floor as persisted or -1]
 
     def _floor(self, st):
         ic = self._ks.rec['ic']
         return ic['clients'].get(_hex(st), ic['other'])
 
     def fresh(self, system_title, ic):
-        last = self._last.get(bytes(system_title))
-        if last is not None:
-            return ic > last
+        e = self._t.get(bytes(system_title))
+        if e is not None:
+            return ic > e[0]
         return ic >= self._floor(system_title)
 
     def expected(self, system_title):
-        last = self._last.get(bytes(system_title))
-        if last is not None:
-            return (last + 1) & 0xFFFFFFFF
+        e = self._t.get(bytes(system_title))
+        if e is not None:
+            return (e[0] + 1) & 0xFFFFFFFF
         return self._floor(system_title) & 0xFFFFFFFF
 
     def accept(self, system_title, ic):
         st = bytes(system_title)
-        floor = self._floors.get(st)
-        if floor is None:
+        e = self._t.get(st)
+        if e is not None and ic < e[1]:
+            e[0] = ic                      # below the persisted floor: nothing to write
+            return
+        floor = e[1] if e is not None else -1
+        if floor < 0:
             floor = self._floor(st)
         if ic >= floor:
             floor = min(ic + self._ks.client_step, _LIMIT)   # as _raise_floor persists it
             evicted = self._ks._raise_floor(_hex(st), floor)
             if evicted:
                 for victim in evicted:
-                    self._last.pop(unhexlify(victim), None)
-                self._floors = {}          # an eviction may raise the floor of other titles
-        self._floors[st] = floor
-        self._last[st] = ic
+                    self._t.pop(unhexlify(victim), None)
+                for other in self._t.values():
+                    other[1] = -1          # an eviction may raise the floor of other titles
+        self._t[st] = [ic, floor]
 
     def reset(self):
-        self._last = {}
-        self._floors = {}
+        self._t = {}
 
 
 class KeyStore:

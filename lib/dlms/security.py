@@ -182,8 +182,9 @@ def unprotect(keys, system_title, content):
 
 def unwrap(apdu):
     """Classify a ciphered APDU. Returns (kind, expected plain tag or None, system title or None,
-    content). Raises SecurityError when the envelope is malformed; returns None when the APDU is
-    not ciphered at all."""
+    content), content a memoryview into apdu (no copy of it: on MicroPython a copy longer than a
+    heap block is a search for free blocks per request). Raises SecurityError when the envelope
+    is malformed; returns None when the APDU is not ciphered at all."""
     if not apdu:
         raise SecurityError('empty')
     tag = apdu[0]
@@ -196,7 +197,7 @@ def unwrap(apdu):
         if n > 1 and apdu[1] < 0x80:          # the one-byte length of most APDUs
             if apdu[1] + 2 != n:
                 raise SecurityError('length')
-            return env[0], env[1], None, apdu[2:]
+            return env[0], env[1], None, memoryview(apdu)[2:]
     return _unwrap_long(apdu, env)
 
 
@@ -207,7 +208,7 @@ def _unwrap_long(apdu, env):
             n, pos = axdr.decode_length(apdu, 1)
             if pos + n != len(apdu):
                 raise SecurityError('length')
-            return env[0], env[1], None, apdu[pos:]
+            return env[0], env[1], None, memoryview(apdu)[pos:]
         n, pos = axdr.decode_length(apdu, 1)
         if pos + n > len(apdu):
             raise SecurityError('length')
@@ -217,7 +218,7 @@ def _unwrap_long(apdu, env):
         if pos + n != len(apdu):
             raise SecurityError('length')
         kind = KIND_GENERAL_GLO if apdu[0] == GENERAL_GLO else KIND_GENERAL_DED
-        return kind, None, st, apdu[pos:]
+        return kind, None, st, memoryview(apdu)[pos:]
     except axdr.AxdrError:
         raise SecurityError('length')
 

@@ -38,7 +38,9 @@ class WrapperDecoder:
 
     def __init__(self, max_apdu=2048):
         self.max_apdu = max_apdu
-        self._buf = bytearray()
+        # what is buffered, as bytes: a read that holds exactly one frame (the usual case) is
+        # kept as it came and its APDU is one slice of it, no other copy
+        self._buf = b''
         self._skip = 0          # bytes of an oversized frame still to discard
         self._skipped = None    # (source, dest) of the oversized frame being discarded
 
@@ -47,7 +49,10 @@ class WrapperDecoder:
             n = min(self._skip, len(data))
             self._skip -= n
             data = data[n:]
-        self._buf.extend(data)
+        if self._buf:
+            self._buf += data
+        else:
+            self._buf = bytes(data)
         if len(self._buf) > 4 * (self.max_apdu + _HEADER):
             raise WrapperError('input backlog too large')
 
@@ -73,11 +78,14 @@ class WrapperDecoder:
                 self._buf = buf[_HEADER + n:]
                 return (source, dest, None)
             self._skip = n - have
-            self._buf = bytearray()
+            self._buf = b''
             self._skipped = (source, dest)
             return None
-        if len(buf) < _HEADER + n:
+        end = _HEADER + n
+        if len(buf) < end:
             return None
-        apdu = bytes(buf[_HEADER:_HEADER + n])
-        self._buf = buf[_HEADER + n:]
-        return (source, dest, apdu)
+        if len(buf) == end:
+            self._buf = b''
+            return (source, dest, buf[_HEADER:])
+        self._buf = buf[end:]
+        return (source, dest, buf[_HEADER:end])
