@@ -189,6 +189,27 @@ class ClientCounterTable:
                     other[1] = -1          # an eviction may raise the floor of other titles
         self._t[st] = [ic, floor]
 
+    def due(self, r, raised):
+        """Called while record r is changed for another write: every known title within half a
+        step of its persisted floor gets its next floor in the same write (one flash write where
+        there would be two). `raised` collects (entry, floor) for done()."""
+        step = self._ks.client_step
+        c = r['ic']['clients']
+        for st, e in self._t.items():
+            f = e[1]
+            if f >= 0 and f - e[0] <= step // 2:
+                t = _hex(st)
+                if c.get(t) == f:
+                    nf = min(e[0] + step, _LIMIT)
+                    c[t] = nf
+                    raised.append((e, nf))
+
+    def done(self, raised):
+        """The write that carried due() stuck: the raised floors count."""
+        for e, nf in raised:
+            if nf > e[1]:
+                e[1] = nf
+
     def reset(self):
         self._t = {}
 
@@ -204,6 +225,7 @@ class KeyStore:
         self.sink = None                  # called (name, detail) for every event
         self._gen = 0                     # bumped when the unicast key changes
         self._clients = None
+        self._counter = None              # (gen, InvocationCounter) of the current key
 
     # ---- loading ----
     @property
@@ -360,12 +382,37 @@ class KeyStore:
             if gen != self._gen or self.rec is None:
                 raise security.SecurityError('key changed')
 
+            raised = []
+            clients = self._clients
+
             def change(r):
                 r['ic']['server'] = reserved
+                if clients is not None:
+                    clients.due(r, raised)     # client floors due soon go in the same write
             if not self._try(change, 'server counter'):
                 raise security.SecurityError('counter reservation not persisted')
+            if raised:
+                clients.done(raised)
 
-        return InvocationCounter(self.rec['ic']['server'], persist, self.step)
+        c = InvocationCounter(self.rec['ic']['server'], persist, self.step)
+        self._counter = (gen, c)
+        return c
+
+    def _server_due(self, r):
+        # called while record r is changed for a client floor: when the server counter of the
+        # current key is within half a step of its reservation, its next reservation goes in
+        # the same write. Returns (counter, reservation) for after the write, or None.
+        cur = self._counter
+        if cur is None or cur[0] != self._gen:
+            return None
+        c = cur[1]
+        if c.value > _LIMIT - 1 or c.reserved - c.value > self.step // 2:
+            return None
+        new = min(c.value + self.step, _LIMIT)
+        if new <= r['ic']['server']:
+            return None
+        r['ic']['server'] = new
+        return c, new
 
     def client_counters(self):
         if self._clients is None:
@@ -378,8 +425,12 @@ class KeyStore:
         if floor > _LIMIT:
             floor = _LIMIT
         evicted = []
+        server = []
 
         def change(r):
+            due = self._server_due(r)       # the server reservation, if due soon, goes along
+            if due is not None:
+                server.append(due)
             c = r['ic']['clients']
             c[title] = floor
             while len(c) > _MAX_TITLES:
@@ -393,6 +444,9 @@ class KeyStore:
                 evicted.append(victim)
         if not self._try(change, 'client counter'):
             raise security.SecurityError('client counter floor not persisted')
+        for c, reserved in server:
+            if reserved > c.reserved:
+                c.reserved = reserved
         return evicted
 
     # ---- randomness ----

@@ -84,6 +84,59 @@ def test_client_counter_replay_is_rejected_across_a_restart():
     assert t2.fresh(unhexlify('4D4D4D0000000002'), 0)     # another title is not affected
 
 
+def saves(ks):
+    return ks.store._newest[keystore.RECORD][0]      # the record's sequence number
+
+
+def test_client_floor_write_carries_a_server_reservation_that_is_due_soon():
+    ks, fs = boot({})                   # step 8, client step 5
+    c = ks.server_counter()
+    t = ks.client_counters()
+    for i in range(5):
+        c.next()                        # value 5, reserved 8: 3 left, within half a step
+    n = saves(ks)
+    t.accept(CLIENT, 1)                 # a floor write: the server reservation goes along
+    assert saves(ks) == n + 1 and c.reserved == 13
+    assert [c.next() for i in range(8)] == list(range(5, 13))
+    assert saves(ks) == n + 1           # no write of its own for these
+    back, _ = boot(fs.files)
+    assert back.rec['ic']['server'] == 13 and back.client_counters().fresh(CLIENT, 6)
+    assert not back.client_counters().fresh(CLIENT, 5)
+
+
+def test_server_reservation_write_carries_client_floors_that_are_due_soon():
+    ks, fs = boot({})
+    c = ks.server_counter()
+    t = ks.client_counters()
+    t.accept(CLIENT, 1)                 # floor 6
+    t.accept(CLIENT, 4)                 # 2 below the floor: due soon
+    other = unhexlify('4D4D4D0000000002')
+    t.accept(other, 10)                 # floor 15, 5 above: not due
+    n = saves(ks)
+    for i in range(9):
+        c.next()                        # crosses the reservation once
+    assert saves(ks) == n + 1
+    rec = boot(fs.files)[0].rec['ic']['clients']
+    assert rec['4D4D4D0000000001'] == 9 and rec['4D4D4D0000000002'] == 15
+    t.accept(CLIENT, 5)
+    t.accept(CLIENT, 8)                 # below the raised floor: no write
+    assert saves(ks) == n + 1
+    t.accept(CLIENT, 9)
+    assert saves(ks) == n + 2
+
+
+def test_old_key_counter_never_rides_along_after_a_key_change():
+    ks, fs = boot({})
+    c = ks.server_counter()
+    c.next()
+    ks._gen += 1                        # what a unicast key change does
+    for i in range(6):
+        c.value += 1                    # (the old counter, as if still used)
+    r = c.reserved
+    ks.client_counters().accept(CLIENT, 1)
+    assert c.reserved == r
+
+
 def test_client_floor_that_cannot_be_persisted_refuses_the_request():
     ks, fs = boot({})
     t = ks.client_counters()
