@@ -242,7 +242,16 @@ try:
                 o = 0
             if m > 16:
                 m = 16
-            if m > 0:
+            if m == 16:                 # a whole block: four words at once
+                z0 ^= (uint(b[o]) << 24) | (uint(b[o + 1]) << 16) | (uint(b[o + 2]) << 8) \
+                    | uint(b[o + 3])
+                z1 ^= (uint(b[o + 4]) << 24) | (uint(b[o + 5]) << 16) | (uint(b[o + 6]) << 8) \
+                    | uint(b[o + 7])
+                z2 ^= (uint(b[o + 8]) << 24) | (uint(b[o + 9]) << 16) | (uint(b[o + 10]) << 8) \
+                    | uint(b[o + 11])
+                z3 ^= (uint(b[o + 12]) << 24) | (uint(b[o + 13]) << 16) \
+                    | (uint(b[o + 14]) << 8) | uint(b[o + 15])
+            elif m > 0:
                 i = 0
                 while i < m:
                     v = uint(b[o + i]) << (24 - ((i & 3) << 3))
@@ -269,31 +278,28 @@ try:
                 z2 = uint(0)
                 z3 = uint(0)
                 k = 0
-                while k < 4:
+                while k < 16:
                     if k == 0:
                         w = x3
-                    elif k == 1:
+                    elif k == 4:
                         w = x2
-                    elif k == 2:
+                    elif k == 8:
                         w = x1
-                    else:
+                    elif k == 12:
                         w = x0
-                    j = 0
-                    while j < 4:
-                        r = int(z3 & 0xFF)
-                        z3 = (z3 >> 8) | ((z2 & 0xFF) << 24)
-                        z2 = (z2 >> 8) | ((z1 & 0xFF) << 24)
-                        z1 = (z1 >> 8) | ((z0 & 0xFF) << 24)
-                        z0 = (z0 >> 8) ^ (uint(r8[r]) << 16)
-                        # entries of 16 bytes: i*H for the high nibble, i*H*x^4 for the low
-                        e = ptr32(ta + (w & 0xF0))
-                        f = ptr32(ta + 256 + ((w & 15) << 4))
-                        z0 ^= uint(e[0]) ^ uint(f[0])
-                        z1 ^= uint(e[1]) ^ uint(f[1])
-                        z2 ^= uint(e[2]) ^ uint(f[2])
-                        z3 ^= uint(e[3]) ^ uint(f[3])
-                        w = w >> 8
-                        j += 1
+                    r = int(z3 & 0xFF)
+                    z3 = (z3 >> 8) | ((z2 & 0xFF) << 24)
+                    z2 = (z2 >> 8) | ((z1 & 0xFF) << 24)
+                    z1 = (z1 >> 8) | ((z0 & 0xFF) << 24)
+                    z0 = (z0 >> 8) ^ (uint(r8[r]) << 16)
+                    # entries of 16 bytes: i*H for the high nibble, i*H*x^4 for the low
+                    e = ptr32(ta + (w & 0xF0))
+                    f = ptr32(ta + 256 + ((w & 15) << 4))
+                    z0 ^= uint(e[0]) ^ uint(f[0])
+                    z1 ^= uint(e[1]) ^ uint(f[1])
+                    z2 ^= uint(e[2]) ^ uint(f[2])
+                    z3 ^= uint(e[3]) ^ uint(f[3])
+                    w = w >> 8
                     k += 1
             u += 1
         # out: the state (absorb), the tag (encrypt) or the tag compared (decrypt)
@@ -303,6 +309,12 @@ try:
         if absorb:
             tl = 16
             q = doff
+        else:                           # the tag: Z xor E(J0), as words
+            z0 ^= (uint(ks[0]) << 24) | (uint(ks[1]) << 16) | (uint(ks[2]) << 8) | uint(ks[3])
+            z1 ^= (uint(ks[4]) << 24) | (uint(ks[5]) << 16) | (uint(ks[6]) << 8) | uint(ks[7])
+            z2 ^= (uint(ks[8]) << 24) | (uint(ks[9]) << 16) | (uint(ks[10]) << 8) | uint(ks[11])
+            z3 ^= (uint(ks[12]) << 24) | (uint(ks[13]) << 16) | (uint(ks[14]) << 8) \
+                | uint(ks[15])
         if ctl & _CTL_TAG_PRE:
             od = pre
             q = 0
@@ -318,8 +330,6 @@ try:
             else:
                 w = z3
             t = int(w >> (24 - ((i & 3) << 3))) & 0xFF
-            if absorb == 0:
-                t ^= int(ks[i])
             if dec:
                 acc |= t ^ int(src[soff + n + i])
             else:
