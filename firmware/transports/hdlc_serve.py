@@ -44,6 +44,13 @@ class LinkServer:
         self.log = log
         self.name = name
         self.session = None
+        self._answered = False
+
+    def idle(self):
+        """Once the reply's frames are written: the session's idle work (Session.idle)."""
+        if self._answered and self.session is not None:
+            self._answered = False
+            self.session.idle()
 
     def pump(self):
         """Handle every pending link event. Returns (bytes to write, link went up, went down)."""
@@ -57,6 +64,7 @@ class LinkServer:
             if kind == hdlc_link.APDU:
                 reply = self.session.handle(ev[1]) if self.session is not None else None
                 link.reply(reply)
+                self._answered = reply is not None
             elif kind == hdlc_link.CONNECTED:
                 self._close_session()
                 self.session = self.server.session(ev[1], ev[2])
@@ -116,6 +124,7 @@ async def serve_hdlc(server, port, opts, log, name, multidrop=False, until_eof=F
             out = ls.tick(now)[0]
             if out:
                 await port.write(out)
+                ls.idle()
     finally:
         ls.close()
 
@@ -169,6 +178,8 @@ class _Optical:
         out, up, down = self.ls.tick(now)
         if out:
             await self.port.write(out)
+            if self.ls is not None:
+                self.ls.idle()
         if up or down:                   # what counts is where the link ended up
             if self.ls.link.connected:
                 await self.run(self.handshake.link_up(now), now)

@@ -37,6 +37,7 @@ async def _serve_connection(server, server_wport, reader, writer, log):
                 reply = session.handle(apdu)
                 if reply:
                     writer.write(wrapper.encode(dst, src, reply))
+                    session.idle()      # while the reply travels: AES for the next request
                     await writer.drain()
     except wrapper.WrapperError as e:
         log('wrapper: framing error (%s), closing connection' % e)

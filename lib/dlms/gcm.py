@@ -408,7 +408,8 @@ class Gcm:
                                  dst[doff:]; returns 1, or 0 for a wrong tag
       keystream(a, b, boff, n) does ctr and aes for an n-byte message: in the
       key's scratch buffer (views[0]; views[nb] its first nb blocks) when it
-      fits SCRATCH_BLOCKS, in a buffer of its own otherwise.
+      fits SCRATCH_BLOCKS, in a buffer of its own otherwise; or hands out
+      what prepare() computed ahead for that IV.
     The kernels check no bounds.  The scratch buffer makes one Gcm usable by
     one caller at a time (the meter handles one APDU at a time)."""
 
@@ -433,10 +434,43 @@ class Gcm:
         ks = bytearray(SCRATCH_BLOCKS << 4)
         mv = memoryview(ks)
         self.views = (ks,) + tuple(mv[0:16 * i] for i in range(1, SCRATCH_BLOCKS + 1))
+        self._ahead = [None, None]      # prepare()'s slots: [a, ic, nb, buffer, its view]
+
+    def prepare(self, slot, a, ic, n):
+        """Compute ahead (in idle time) the keystream of a message of up to n bytes whose IV
+        will be a[0:8] || ic, in slot 0 or 1 (one per direction). keystream() hands it out
+        once, to the first call with that very `a` object, that IV and a message that fits."""
+        nb = ((n + 15) >> 4) + 1
+        if nb > SCRATCH_BLOCKS or not 0 <= ic <= 0xFFFFFFFF or len(a) != 8:
+            return
+        e = self._ahead[slot]
+        if e is None:
+            buf = bytearray((SCRATCH_BLOCKS << 4) + 4)      # the blocks, then the IC's bytes
+            e = self._ahead[slot] = [None, 0, 0, buf, memoryview(buf)]
+        buf = e[3]
+        o = SCRATCH_BLOCKS << 4
+        buf[o] = ic >> 24
+        buf[o + 1] = (ic >> 16) & 0xFF
+        buf[o + 2] = (ic >> 8) & 0xFF
+        buf[o + 3] = ic & 0xFF
+        k = self.kernel
+        k[0](buf, a, buf, o, nb)
+        kv = e[4][0:nb << 4]
+        k[1](kv, kv)
+        e[0] = a
+        e[1] = ic
+        e[2] = nb
 
     def keystream(self, a, b, boff, n):
         """E(J0) then the counter blocks for an n-byte message, IV = a[0:8] || b[boff:boff+4]."""
         nb = ((n + 15) >> 4) + 1
+        e = self._ahead[0]              # made ahead for this IV? (handed out once)
+        if e is None or e[0] is not a:
+            e = self._ahead[1]
+        if e is not None and e[0] is a and nb <= e[2] and e[1] == (
+                (b[boff] << 24) | (b[boff + 1] << 16) | (b[boff + 2] << 8) | b[boff + 3]):
+            e[0] = None
+            return e[3]
         if nb > SCRATCH_BLOCKS:
             ks = kv = bytearray(nb << 4)
         else:

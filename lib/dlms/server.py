@@ -8,7 +8,7 @@ from dlms import acse, axdr, security, xdlms
 from dlms import association as am
 from dlms.cosem import base as cb
 from dlms.gcm import ct_equal
-from dlms.association import NON_ASSOCIATED
+from dlms.association import ASSOCIATED, NON_ASSOCIATED
 from dlms.security import (KIND_DED, KIND_GENERAL_DED, SecurityError, open_content, seal,
                            split)
 
@@ -31,6 +31,7 @@ MECH_HLS_GMAC = const(5)
 _MIN_PDU = const(64)         # smaller client PDU sizes are refused (pdu-size-too-short)
 _BLOCK_HEADER = const(12)    # C4 02 iid last block-number(4) choice length(<=3)
 _CIPHER_OVERHEAD = const(30) # tag len(3) SC IC(4) T(12) [+ general: len + system title]
+_AHEAD = const(48)           # Session.idle(): keystreams for APDUs of up to 48 bytes
 _ASSOCIATION_LN = b'\x00\x00\x28\x00\x00\xff'
 
 # exception-response
@@ -319,6 +320,26 @@ class Session:
         return reply
 
     # ---- transport side ----
+    def idle(self):
+        """Between requests (a transport calls it once a response is on its way): compute ahead
+        the GCM keystreams that the next ciphered request (the client counter expected next) and
+        its response (the next server counter) will use, so that neither waits for AES then.
+        A guess that does not come true costs nothing but this idle time. Never raises."""
+        if self.context_id != CTX_LN_CIPHERED or self.assoc.state != ASSOCIATED:
+            return
+        server = self.server
+        keys = server.keys
+        cst = self.client_system_title
+        if keys is None or cst is None:
+            return
+        try:
+            g = keys.gcm
+            g.prepare(1, cst, server.client_counters.expected(cst), _AHEAD)
+            if not server.counter.exhausted:
+                g.prepare(0, server.system_title, server.counter.value, _AHEAD)
+        except Exception as e:
+            server.event(EV_INTERNAL, self.client_sap, 'idle: ' + e.__class__.__name__)
+
     def close(self):
         """The link under this association is gone (abort)."""
         self.assoc.event(am.ABORTED)

@@ -81,6 +81,30 @@ def test_seal_equals_wrap_of_protect_for_every_kind_level_and_length():
                     assert security.seal(k, kind, sc, ST, IC + n, apdu) == want, (n, kind, sc)
 
 
+def test_seal_and_open_give_the_same_with_keystreams_made_ahead():
+    # Session.idle() makes keystreams ahead (gcm.Gcm.prepare); what goes out and what is read
+    # must not depend on it, whether the guess was right or not
+    client = h('4D4D4D0000000001')
+    for k in keys_variants():
+        for n in (1, 13, 31, 32, 33, 47, 48, 60):
+            apdu = data(n)
+            want = security.seal(k, security.KIND_GLO, 0x30, ST, IC + n, apdu)
+            for guess in (IC + n, IC + n + 1):
+                k.gcm.prepare(0, ST, guess, 48)
+                assert security.seal(k, security.KIND_GLO, 0x30, ST, IC + n, apdu) == want
+                taken = k.gcm._ahead[0][0] is None
+                assert taken == (guess == IC + n and n <= 48), (n, guess)
+            req = security.seal(k, security.KIND_GLO, 0x30, client, IC + n, apdu)
+            content = security.unwrap(req)[3]
+            k.gcm.prepare(1, client, IC + n, 48)
+            assert security.open_content(k, client, content, 0x30) == apdu
+            k.gcm.prepare(1, client, IC + n, 48)
+            bad = bytearray(req)
+            bad[-1] ^= 1
+            assert raises(lambda: security.open_content(k, client, security.unwrap(bad)[3],
+                                                        0x30))
+
+
 def test_seal_results_do_not_share_the_scratch_keystream():
     k = security.Keys(EK, AK)
     first = security.seal(k, security.KIND_GLO, 0x30, ST, 1, data(20))
