@@ -31,7 +31,9 @@ DEMO_PASSWORD = b'12345678'
 LOGICAL_DEVICE_NAME = b'MMM0000012345678'   # firmware/config.py default
 IC_FILE = os.path.join(_ROOT, 'build', 'hil-ic.json')
 _IC_EPOCH = 1700000000        # invocation counters default to 8 per second since then
-_IC_PER_SESSION = 1000        # one session never uses this many; the meter's client step is 100
+_IC_PER_SESSION = 2000        # one session never uses this many, and it is at least the
+                              # meter's client_counter_step (default 1000): a run after a
+                              # restart starts above every floor
 
 _BAUDS = {300: termios.B300, 600: termios.B600, 1200: termios.B1200, 2400: termios.B2400,
           4800: termios.B4800, 9600: termios.B9600, 19200: termios.B19200,
@@ -47,7 +49,7 @@ class Credentials:
     from each client title across restarts, so counters must rise from run to run: the first one
     is `ic_start`, else the larger of 8 per second since 2023-11-14 and the last counter recorded
     in `ic_file` (build/hil-ic.json) for this client system title (whatever the target: one
-    meter may be reached over several lines). Each session gets a fresh block of 1000."""
+    meter may be reached over several lines). Each session gets a fresh block of 2000."""
 
     def __init__(self, ek=DEMO_EK, ak=DEMO_AK, password=DEMO_PASSWORD,
                  client_title=CLIENT_SYSTEM_TITLE, server_title=SERVER_SYSTEM_TITLE,
