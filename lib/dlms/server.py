@@ -9,8 +9,8 @@ from dlms import association as am
 from dlms.cosem import base as cb
 from dlms.gcm import ct_equal
 from dlms.association import ASSOCIATED, NON_ASSOCIATED
-from dlms.security import (KIND_DED, KIND_GENERAL_DED, SecurityError, open_content, seal,
-                           split)
+from dlms.security import (KIND_DED, KIND_GENERAL_DED, SC_AUTH, SecurityError, open_content,
+                           seal, split)
 
 # conformance bits (24-bit value of the BIT STRING)
 GENERAL_PROTECTION = const(0x400000)
@@ -434,14 +434,19 @@ class Session:
         except SecurityError:
             self.server.event(EV_DECIPHERING, self.client_sap, 'tag')
             return _exception(_SERVICE_NOT_ALLOWED, _DECIPHERING_ERROR)
-        if dedicated:
-            self._ded_last_ic = ic
-        else:
-            try:
-                counters.accept(cst, ic)      # persists a new reservation when one is due
-            except SecurityError:
-                self.server.event(EV_COUNTER_STORE, self.client_sap, 'client counter')
-                return _exception(_SERVICE_NOT_ALLOWED, _OTHER_REASON)
+        # Only authenticated content moves a counter: without a tag (SC 0x20, encryption only)
+        # anyone can send any counter, and accepting it would lock the client out (its next
+        # counters replays), persistently with the keystore's floors. Such a request is still
+        # checked for freshness above, and the policy decides below whether it is served.
+        if sc & SC_AUTH:
+            if dedicated:
+                self._ded_last_ic = ic
+            else:
+                try:
+                    counters.accept(cst, ic)      # persists a new reservation when one is due
+                except SecurityError:
+                    self.server.event(EV_COUNTER_STORE, self.client_sap, 'client counter')
+                    return _exception(_SERVICE_NOT_ALLOWED, _OTHER_REASON)
         if not inner or (plain_tag is not None and inner[0] != plain_tag):
             return _exception(_SERVICE_NOT_ALLOWED, _DECIPHERING_ERROR)
         return keys, sc, inner

@@ -70,9 +70,9 @@ def tlv(tag, body):
 
 
 def hls_aarq(client_ic=1, ctos=CTOS, st=CLIENT_ST, initiate=INITIATE_REQUEST, keys=None,
-             mechanism=5, context=3):
+             mechanism=5, context=3, sc=0x30):
     keys = keys or security.Keys(EK, AK)
-    content = security.protect(keys, 0x30, st, client_ic, initiate)
+    content = security.protect(keys, sc, st, client_ic, initiate)
     glo = security.wrap(security.KIND_GLO, None, content, 0x01)
     body = (tlv(0xA1, h('060760857405080101')[:-1] + bytes((context,))) +
             tlv(0xA6, tlv(0x04, st)) + h('8A020780') +
@@ -558,3 +558,27 @@ def test_idle_is_a_no_op_outside_a_ciphered_association():
     m.idle()
     assert srv.events == []
     assert srv.keys.gcm._ahead == [None, None]
+
+
+def test_unauthenticated_ciphered_requests_never_move_the_client_counter():
+    # SC 0x20 (encryption only) has no tag: anyone can send any counter with it. Found by
+    # tools/fuzz.py: an AARQ whose glo-InitiateRequest had its SC turned to 0x20 and its counter
+    # raised moved the client's counter, locking the client out.
+    srv, now = make_server()
+    s = associated_management(srv)                  # counters 1 (AARQ) and 2 (pass 3) used
+    assert srv.client_counters.expected(CLIENT_ST) == 3
+    forged_get = glo(get_request(8, CLOCK, 2), 0x7FFFFFFF, sc=0x20)
+    r = unglo(s.handle(forged_get))
+    assert r == h('C401C10103')                     # read-write-denied: the policy wants a tag
+    forged = bytearray(glo(get_request(8, CLOCK, 2), 0x7FFFFFFE, sc=0x20))
+    forged[-1] ^= 0x55                              # garbage: still "deciphers" without a tag
+    s.handle(bytes(forged))
+    other = srv.session(1)                          # an AARQ with an enc-only initiate
+    other.handle(hls_aarq(client_ic=0x7FFFFFF0, sc=0x20))
+    forged_aarq = bytearray(hls_aarq(client_ic=0x7FFFFFF1, sc=0x20))
+    forged_aarq[-3] ^= 0x55
+    srv.session(1).handle(bytes(forged_aarq))
+    assert srv.client_counters.expected(CLIENT_ST) == 3
+    r = unglo(s.handle(glo(get_request(8, CLOCK, 2), 3)))       # the client carries on
+    assert r[:6] == h('C401C100090C')
+    assert srv.client_counters.expected(CLIENT_ST) == 4
