@@ -40,7 +40,19 @@ def corpus():
 
 
 def mutate(rnd, b):
-    b = bytearray(b)
+    """b changed by one to four random edits; never b itself (an unchanged valid ciphered
+    request would be a genuine one, and would rightly move the client's counter)."""
+    orig = bytes(b)
+    b = _edit(rnd, bytearray(b))
+    if bytes(b) == orig:
+        if b:
+            b[rnd.randrange(len(b))] ^= 1 << rnd.randrange(8)
+        else:
+            b.append(rnd.randrange(256))
+    return bytes(b)
+
+
+def _edit(rnd, b):
     for _ in range(rnd.randint(1, 4)):
         op = rnd.randrange(7)
         if op == 0 and b:
@@ -61,7 +73,7 @@ def mutate(rnd, b):
             b[i], b[j] = b[j], b[i]
         elif op == 6:
             b += bytes(rnd.randrange(256) for _ in range(rnd.randint(1, 40)))
-    return bytes(b)
+    return b
 
 
 def sessions(srv):
@@ -74,6 +86,9 @@ def sessions(srv):
     pending.handle(fx.hls_aarq(client_ic=1, st=b'FUZZPEND'))
     mgmt = fx.associated_management(srv)
     return [fresh, public, reader, pending, mgmt, srv.session(99)]
+
+
+IDLE = True
 
 
 def run(seconds=10.0, seed=1):
@@ -97,8 +112,10 @@ def run(seconds=10.0, seed=1):
             else:
                 apdu = mutate(rnd, rnd.choice(base))
             reply = s.handle(apdu)
-            if reply is not None and not isinstance(reply, bytes):
+            if reply is not None and not isinstance(reply, (bytes, bytearray)):
                 raise AssertionError('reply of type %r' % type(reply))
+            if r < 0.5 and IDLE:
+                s.idle()                # what a transport does once the reply is out
             n += 1
             if r > 0.97:
                 dec = wrapper.WrapperDecoder(max_apdu=256)
