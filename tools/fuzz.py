@@ -88,9 +88,6 @@ def sessions(srv):
     return [fresh, public, reader, pending, mgmt, srv.session(99)]
 
 
-IDLE = True
-
-
 def run(seconds=10.0, seed=1):
     rnd = random.Random(seed)
     internal = []
@@ -114,7 +111,7 @@ def run(seconds=10.0, seed=1):
             reply = s.handle(apdu)
             if reply is not None and not isinstance(reply, (bytes, bytearray)):
                 raise AssertionError('reply of type %r' % type(reply))
-            if r < 0.5 and IDLE:
+            if r < 0.5:
                 s.idle()                # what a transport does once the reply is out
             n += 1
             if r > 0.97:
