@@ -27,6 +27,7 @@ DEFAULTS = {
     'lockout_seconds': 60,          # first lockout period; doubles per lockout ...
     'lockout_max_seconds': 3600,    # ... up to this
     'event_log_entries': 100,       # security event log ring size
+    'event_log_save_s': 10,         # at most one write of the event log per this many seconds
     'energy_start_wh': 0,
     'energy_wh_per_second': 1,
 }

@@ -19,6 +19,7 @@ import supervisor
 import config as configmod
 import meter as metermod
 from dlms.store import Store
+from dlms._compat import const
 
 USAGE = '''usage: main.py [--wrapper-port N] [--hdlc-port N] [--optical-pty] [--rs485-pty]
                [--state DIR] [--config FILE] [--host ADDR]
@@ -66,8 +67,26 @@ def parse_args(argv):
     return opts
 
 
+_EVENT_LINES_PER_S = const(5)   # console lines for security events; the rest are counted
+_event_lines = [0, 0]             # lines this second, lines held back
+
+
 def on_event(name, client_sap, detail):
-    log('security event: %s (client SAP %d) %s' % (name, client_sap, detail))
+    # a flood of bad requests must not become a flood of console output (a UART at 115200 baud
+    # takes about 5 ms a line): a few lines a second, then a count (every event is in the log)
+    if _event_lines[0] < _EVENT_LINES_PER_S:
+        _event_lines[0] += 1
+        log('security event: %s (client SAP %d) %s' % (name, client_sap, detail))
+    else:
+        _event_lines[1] += 1
+
+
+def events_second():
+    if _event_lines[1]:
+        log('security events: %d more in the last second (see the security event log)'
+            % _event_lines[1])
+    _event_lines[0] = 0
+    _event_lines[1] = 0
 
 
 async def run(opts):
@@ -95,6 +114,8 @@ async def run(opts):
         await asyncio.sleep(1)
         sup.feed()
         sup.tick()
+        meter.tick()
+        events_second()
 
 
 def main(argv=None):

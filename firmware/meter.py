@@ -39,6 +39,12 @@ class Meter:
         self.keystore = keystore        # dlms.keystore.KeyStore
         self.refused = refused          # why ciphered service is refused, or None
         self.virtual = virtual
+        self.events = None              # dlms.eventlog.SecurityEventLog
+
+    def tick(self):
+        """Once a second from the main loop: writes that were held back."""
+        if self.events is not None:
+            self.events.tick()
 
 
 def _hex(s, n, what):
@@ -132,7 +138,8 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
     current = AssociationLN('0.0.40.0.0.255')
     sec_setup = SecuritySetup(SECURITY_SETUP_LN, st, security_policy=policy, security_suite=0,
                               manager=ks if refused is None else None)
-    events = SecurityEventLog(clock, store, cfg['event_log_entries'])
+    events = SecurityEventLog(clock, store, cfg['event_log_entries'], now,
+                              cfg['event_log_save_s'])
     lockout = Lockout(now, store, cfg['lockout_failures'], cfg['lockout_seconds'],
                       cfg['lockout_max_seconds'])
 
@@ -185,7 +192,9 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
     objects = {'ldn': ldn, 'clock': clock, 'energy': active_energy,
                'association': current, 'security_setup': sec_setup,
                'event_code': events.code, 'event_log': events.profile}
-    return Meter(server, objects, demo, st, ks, refused, virtual)
+    m = Meter(server, objects, demo, st, ks, refused, virtual)
+    m.events = events
+    return m
 
 
 _ORIGINS = {'provisioned': 'provisioned', 'config': 'from the configuration',

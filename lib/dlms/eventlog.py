@@ -22,11 +22,23 @@ EVENT_LOG_LN = '0.0.99.98.7.255'      # the security event log (Profile generic)
 
 
 class SecurityEventLog:
-    def __init__(self, clock, store=None, capacity=100):
+    """Every event is a row at once; the rows are written to the store at most once every
+    `min_save_s` seconds of `now()`: the first event after a quiet spell is written at once, the
+    rest of a burst by tick() once the interval is over. Several event kinds can be caused from
+    the line at the rate requests arrive (a bad tag, a replay): without this, each would be a
+    flash write of the whole log. A power cut loses at most the rows of the last interval."""
+
+    def __init__(self, clock, store=None, capacity=100, now=None, min_save_s=0):
         self.code = Data(EVENT_CODE_LN, axdr.u16(0))
         self.clock = clock
         self.profile = ProfileGeneric(EVENT_LOG_LN, [(clock, 2, 0), (self.code, 2, 0)],
                                       capacity, store, 'security_events')
+        self.profile.autosave = False
+        self.now = now
+        self.min_save_s = min_save_s
+        self.saves = 0                  # writes made (for tests and the boot report)
+        self._saved_at = None
+        self._dirty = False
 
     def record(self, name):
         code = EVENT_CODES.get(name)
@@ -34,7 +46,23 @@ class SecurityEventLog:
             return False
         self.code.value = axdr.u16(code)
         self.profile.capture()
+        self._dirty = True
+        self.tick()
         return True
+
+    def tick(self):
+        """Write the rows if some are unwritten and the interval is over (the main loop calls it
+        every second)."""
+        if not self._dirty:
+            return
+        if self.now is not None and self.min_save_s > 0 and self._saved_at is not None:
+            elapsed = self.now() - self._saved_at
+            if 0 <= elapsed < self.min_save_s:
+                return
+        self._dirty = False
+        self._saved_at = self.now() if self.now is not None else None
+        self.saves += 1
+        self.profile.save()
 
     def objects(self):
         return self.code, self.profile

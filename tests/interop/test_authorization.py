@@ -15,7 +15,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'tools'))
 from sim_process import VirtualMeter  # noqa: E402
 
 from interop.gurux_session import (  # noqa: E402
-    GuruxSession, make_object, AssociationRejected, DataAccessError, HlsFailed)
+    GuruxSession, make_object, AssociationRejected, DataAccessError, HlsFailed, DEMO_EK, DEMO_AK,
+    CLIENT_SYSTEM_TITLE)
+from dlms import security  # noqa: E402
 from gurux_dlms.enums import DataType  # noqa: E402
 
 HOST = '127.0.0.1'
@@ -222,3 +224,34 @@ def test_event_log_goes_by_block_transfer_with_a_small_pdu(meter):
         n = s.read_raw_value(log, 7)
         rows = s.read_raw_value(log, 2)
         assert len(rows) == n and n >= 3
+
+
+def test_a_flood_of_bad_tags_is_all_in_the_log_but_not_a_write_or_a_line_each(tmp_path):
+    # bad tags can come as fast as requests do: every one is an event in the log, but the log is
+    # written at most once per event_log_save_s and the console shows a few lines a second
+    state = tmp_path / 'state'
+    cfg = tmp_path / 'meter.json'
+    cfg.write_text(json.dumps({'event_log_save_s': 60}))
+    with VirtualMeter(config=str(cfg), state_dir=str(state)) as vm:
+        with associated(vm, 1) as s:
+            keys = security.Keys(DEMO_EK, DEMO_AK)
+            get = bytes.fromhex('C001C100080000010000FF0200')
+            ic = s.invocation_counter + 10              # fresh: a wrong tag moves no counter
+            good = security.wrap(security.KIND_GLO, None,
+                                 security.protect(keys, 0x30, CLIENT_SYSTEM_TITLE, ic, get), 0xC0)
+            for i in range(60):
+                bad = bytearray(good)
+                bad[-1] ^= 0x01 + (i & 0x7F)            # a wrong tag
+                assert s.exchange_raw(bytes(bad)) == bytes.fromhex('D80105')
+            rows = s.read_raw_value(obj('event_log'), 2)
+            assert [r[1] for r in rows].count(2) >= 60  # deciphering-failed, every one
+        time.sleep(1.5)                                 # the main loop's second goes by
+        out = vm.output()
+    assert out.count('security event: deciphering-failed') < 20
+    assert 'more in the last second' in out
+    seqs = []
+    for slot in ('0', '1'):
+        p = state / ('security_events.' + slot)
+        if p.exists():
+            seqs.append(int(p.read_bytes().split(b'\n')[0].split(b' ')[2]))
+    assert max(seqs) <= 2                               # one write (two at most), not 60

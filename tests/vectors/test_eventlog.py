@@ -89,3 +89,48 @@ def test_event_log_survives_restart():
     log.record('key-changed')
     now2, clock2, log2 = make(store=store)
     assert [r[1][1] for r in rows(log2.profile.get(2, None))] == [EVENT_CODES['key-changed']]
+
+
+class CountingStore(MemStore):
+    def __init__(self):
+        MemStore.__init__(self)
+        self.writes = 0
+
+    def save(self, name, rec):
+        self.writes += 1
+        MemStore.save(self, name, rec)
+
+
+def test_a_burst_of_events_is_one_write_then_one_more_when_the_interval_is_over():
+    # bad tags and replays can come as fast as requests do: they must not each be a flash write
+    store = CountingStore()
+    now = Now()
+    clock = Clock('0.0.1.0.0.255', now)
+    log = SecurityEventLog(clock, store, 100, now, 10)
+    for i in range(50):
+        log.record('deciphering-failed')
+    assert store.writes == 1                     # the first at once
+    assert len(rows(log.profile.get(2, None))) == 50     # all in the log already
+    now.t += 9
+    log.tick()
+    assert store.writes == 1
+    now.t += 1
+    log.tick()
+    assert store.writes == 2                     # the rest once the interval is over
+    log.tick()
+    assert store.writes == 2                     # nothing new: no write
+    restarted = SecurityEventLog(Clock('0.0.1.0.0.255', now), store, 100, now, 10)
+    assert len(rows(restarted.profile.get(2, None))) == 50
+    now.t += 60
+    log.record('key-changed')                    # after a quiet spell: written at once
+    assert store.writes == 3
+
+
+def test_a_clock_set_back_does_not_hold_writes_back():
+    store = CountingStore()
+    now = Now()
+    log = SecurityEventLog(Clock('0.0.1.0.0.255', now), store, 100, now, 10)
+    log.record('deciphering-failed')
+    now.t -= 3600
+    log.record('deciphering-failed')
+    assert store.writes == 2

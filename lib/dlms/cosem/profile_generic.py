@@ -34,6 +34,7 @@ class ProfileGeneric(CosemObject):
         self.capacity = capacity
         self.store = store
         self.record = record
+        self.autosave = True            # False: the owner calls save() (see dlms/eventlog.py)
         self.rows = []                  # each the A-XDR encoding (bytes) of a row structure
         if store is not None and record is not None:
             self._load()
@@ -53,6 +54,10 @@ class ProfileGeneric(CosemObject):
                 continue
             rows.append(row)
         self.rows = rows[-self.capacity:]
+
+    def save(self):
+        """Persist the rows now (a failed write leaves the previous copy)."""
+        self._save()
 
     def _save(self):
         if self.store is None or self.record is None:
@@ -77,7 +82,8 @@ class ProfileGeneric(CosemObject):
         self.rows.append(bytes(out))
         if len(self.rows) > self.capacity:
             self.rows.pop(0)
-        self._save()
+        if self.autosave:
+            self._save()
 
     def reset(self):
         self.rows = []
