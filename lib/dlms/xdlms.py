@@ -239,6 +239,19 @@ class GetRequest:
 
 def parse_get_request(apdu):
     """C0 01 normal | C0 02 next | C0 03 with-list. Other kinds raise XdlmsUnsupported."""
+    if len(apdu) == 13 and apdu[0] == _GET_REQUEST and apdu[1] == _NORMAL and apdu[12] == 0:
+        # the form nearly every GET has (normal, no selective access), read in place: the
+        # general way below makes a tuple per field, on every request
+        r = GetRequest(_NORMAL, apdu[2])
+        r.class_id = (apdu[3] << 8) | apdu[4]
+        r.instance = bytes(apdu[5:11])
+        a = apdu[11]
+        r.attribute_id = a - 256 if a > 127 else a
+        return r
+    return _parse_get(apdu)
+
+
+def _parse_get(apdu):
     kind, iid, pos = _header(apdu, _GET_REQUEST)
     r = GetRequest(kind, iid)
     if kind == _NORMAL:

@@ -397,3 +397,19 @@ def test_builders_reject_out_of_range_arguments():
     assert _raises(xdlms.build_initiate_response, 0x1F, 0x10000)
     assert _raises(client.build_get_request_normal, 0, 8, _h('0000010000'), 2)
     assert _raises(client.build_set_request_normal, 0, 8, CLOCK, 2, (axdr.UNSIGNED, 300))
+
+
+
+def test_short_normal_get_read_in_place_equals_the_general_parse():
+    fields = ('kind', 'invoke_id', 'class_id', 'instance', 'attribute_id', 'access_selector',
+              'access_params', 'block_number', 'items')
+    rng = Rng(13)
+    apdus = [_h('C0 01 C1 0008 0000010000FF 02 00'), _h('C0 01 81 0001 0000600100FF FF 00')]
+    for _ in range(200):
+        apdus.append(b'\xC0\x01' + bytes([rng.byte() for _ in range(10)]) + b'\x00')
+    for apdu in apdus:
+        fast = xdlms.parse_get_request(apdu)
+        slow = xdlms._parse_get(apdu)
+        assert [getattr(fast, f) for f in fields] == [getattr(slow, f) for f in fields], apdu
+        assert type(fast.instance) is bytes
+    assert xdlms.parse_get_request(bytearray(apdus[0])).instance == apdus[0][5:11]
