@@ -536,11 +536,10 @@ class Session:
                            req.access_params, protection)
             if isinstance(v, int):
                 return xdlms.get_response_normal_error(iid, v)
-            data = axdr.to_bytes(v)
-            # get-response-normal adds 4 bytes (C4 01 iid 00); too long: blocks, without the copy
-            if len(data) + 4 + overhead <= self.client_max_pdu:
-                return xdlms.get_response_normal(iid, data)
-            return self._start_long_get(iid, data, overhead)
+            resp = xdlms.get_response_normal_value(iid, v)   # C4 01 iid 00, then the data
+            if len(resp) + overhead <= self.client_max_pdu:
+                return resp
+            return self._start_long_get(iid, memoryview(resp)[4:], overhead)   # too long: blocks
         results = []
         for item in req.items:
             v = self._read(item[0], item[1], item[2], item[3], item[4], protection)

@@ -274,6 +274,16 @@ def _parse_get(apdu):
     return r
 
 
+def get_response_normal_value(invoke_id, value):
+    """C4 01 iid 00 and the A-XDR encoding of a typed value, made in one buffer (bytearray)."""
+    out = bytearray(4)
+    out[0] = _GET_RESPONSE
+    out[1] = _NORMAL
+    out[2] = _check(invoke_id, 0, 255, 'invoke_id')
+    axdr.encode(value, out)
+    return out
+
+
 def get_response_normal(invoke_id, data_bytes):
     """C4 01 iid 00 <A-XDR Data already encoded>."""
     return bytes((_GET_RESPONSE, _NORMAL, _check(invoke_id, 0, 255, 'invoke_id'), 0)) + \
