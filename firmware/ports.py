@@ -5,14 +5,30 @@ import asyncio
 
 _OPENING_LINE = (300, 7, 0)     # IEC 62056-21: 300 baud, 7 data bits, even parity
 
+# Settings every HDLC line shares: the logical devices (upper HDLC addresses) served, the meter's
+# physical (lower) HDLC address, the longest information field offered (an SNRM may lower it),
+# the inactivity timeout that drops link and association, and the inter-octet timeout, in ms.
+# A board profile's HDLC dict overrides them for all its lines, a SERIAL_PORTS entry for its own.
+HDLC_DEFAULTS = {
+    'logical_devices': (1,),
+    'physical_address': 17,
+    'max_info': 256,
+    'inactivity_timeout': 120000,
+    'inter_octet_timeout': 1000,
+}
+
 
 def _merged(base, spec):
-    d = {}
-    for k in base:
-        d[k] = base[k]
-    for k in spec:
-        d[k] = spec[k]
+    d = dict(base)
+    d.update(spec)
     return d
+
+
+def line_settings(board, spec=None):
+    """The settings of an HDLC line: HDLC_DEFAULTS, under the profile's HDLC, under the port's
+    SERIAL_PORTS entry `spec` (if any)."""
+    opts = _merged(HDLC_DEFAULTS, getattr(board, 'HDLC', {}))
+    return _merged(opts, spec) if spec is not None else opts
 
 
 async def _guarded(coro, name, log):
@@ -31,7 +47,7 @@ async def start(server, cfg, opts, board, log):
     """Start every configured port. `opts`: 'hdlc-port' (HDLC over TCP), 'serial' (names of the
     board's serial ports to start; default board.SERIAL_AUTOSTART). Returns their handles."""
     handles = []
-    hdlc_opts = getattr(board, 'HDLC', {})
+    hdlc_opts = line_settings(board)
     if board.HAS_NETWORK:
         from transports import wrapper_tcp
         handles.append(await wrapper_tcp.start(server, cfg['wrapper_host'],
@@ -47,7 +63,7 @@ async def start(server, cfg, opts, board, log):
     if names:
         from transports import hdlc_serve
     for name in names:
-        spec = _merged(hdlc_opts, specs[name])
+        spec = line_settings(board, specs[name])
         if spec['kind'] == 'optical':
             port = board.open_port(name, spec, _OPENING_LINE)
             log('%s: %s (IEC 62056-21 mode E at 300 baud 7E1, then HDLC at up to %d baud 8N1;'

@@ -11,10 +11,7 @@ import binascii
 import importlib.util
 import os
 import re
-import socket
-import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -24,6 +21,8 @@ _ROOT = os.path.dirname(_TESTS)
 if _TESTS not in sys.path:
     sys.path.insert(0, _TESTS)
 
+sys.path.insert(0, os.path.join(_ROOT, 'tools'))
+from sim_process import MeterProcess, free_port  # noqa: E402
 from hil.sessions import (  # noqa: E402
     Credentials, SerialTarget, TcpTarget, management_session, public_session, reader_session)
 
@@ -40,79 +39,53 @@ def _micropython():
     return here if os.access(here, os.X_OK) else 'micropython'
 
 
-def profile(name):
-    """The board profile as data, read under CPython (it imports machine only when used)."""
-    spec = importlib.util.spec_from_file_location('board_' + name,
-                                                  os.path.join(_ROOT, 'boards', name, 'board.py'))
+def _module(name, *path):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(_ROOT, *path))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+def profile(name):
+    """The board profile as data, read under CPython (it imports machine only when used)."""
+    return _module('board_' + name, 'boards', name, 'board.py')
 
 
-class EmulatedBoard:
+ports = _module('firmware_ports', 'firmware', 'ports.py')   # the HDLC settings a line gets
+
+
+class EmulatedBoard(MeterProcess):
     """firmware/main.py with a board profile and the machine stand-in; `root` is its
     filesystem (working directory)."""
 
     def __init__(self, name, root, fault_after=None):
+        MeterProcess.__init__(self)
         self.name = name
         self.root = root
+        self.cwd = root
         self.log_path = os.path.join(root, 'machine.log')
-        self.env = dict(os.environ)
-        self.env['MICROPYPATH'] = ':'.join(
-            ['.frozen'] + [os.path.join(_ROOT, d) for d in
-                           ('tests/stubs', 'boards/' + name, 'firmware', 'lib')])
-        self.env['MACHINE_STUB_LOG'] = self.log_path
-        self.env['MACHINE_STUB_TIME_SCALE'] = str(TIME_SCALE)
-        self.env['MACHINE_STUB_PORT'] = 'rp2' if name == 'rp2040' else 'esp32'
-        if fault_after:
-            self.env['MACHINE_STUB_WDT_FAULT'] = str(fault_after)
-        self.lines = []
+        self.fault_after = fault_after
         self.uarts = {}
-        self.proc = None
-        self._ready = threading.Event()
 
-    def start(self, timeout=30):
-        self.proc = subprocess.Popen([_micropython(), os.path.join(_ROOT, 'firmware', 'main.py')],
-                                     cwd=self.root, env=self.env, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        threading.Thread(target=self._pump, daemon=True).start()
-        assert self._ready.wait(timeout), 'board did not start:\n' + self.output()
-        assert self.proc.poll() is None, 'board stopped:\n' + self.output()
-        return self
+    def command(self):
+        return [_micropython(), os.path.join(_ROOT, 'firmware', 'main.py')]
 
-    def _pump(self):
-        for raw in self.proc.stdout:
-            line = raw.decode('utf-8', 'replace').rstrip('\n')
-            self.lines.append(line)
-            if line.startswith('[machine] UART '):
-                uart, _, path = line[len('[machine] UART '):].partition(': pseudo-terminal ')
-                self.uarts[int(uart)] = path
-            if line == '[meter] ready':
-                self._ready.set()
-        self._ready.set()
+    def environment(self):
+        env = MeterProcess.environment(self)
+        env['MICROPYPATH'] = ':'.join(
+            ['.frozen'] + [os.path.join(_ROOT, d) for d in
+                           ('tests/stubs', 'boards/' + self.name, 'firmware', 'lib')])
+        env['MACHINE_STUB_LOG'] = self.log_path
+        env['MACHINE_STUB_TIME_SCALE'] = str(TIME_SCALE)
+        env['MACHINE_STUB_PORT'] = 'rp2' if self.name == 'rp2040' else 'esp32'
+        if self.fault_after:
+            env['MACHINE_STUB_WDT_FAULT'] = str(self.fault_after)
+        return env
 
-    def wait(self, timeout):
-        return self.proc.wait(timeout)
-
-    def output(self):
-        return '\n'.join(self.lines)
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+    def on_line(self, line):
+        if line.startswith('[machine] UART '):
+            uart, _, path = line[len('[machine] UART '):].partition(': pseudo-terminal ')
+            self.uarts[int(uart)] = path
 
     def events(self):
         with open(self.log_path) as f:
@@ -186,7 +159,7 @@ def check_driver_enable(events, uart, pin, active):
 @pytest.fixture(params=BOARDS)
 def board(request, tmp_path):
     name = request.param
-    port = _free_port()
+    port = free_port()
     _board_files(str(tmp_path), name, port)
     b = EmulatedBoard(name, str(tmp_path))
     b.wrapper_port = port
@@ -213,7 +186,8 @@ def test_board_boots_and_serves_sessions_through_its_emulated_uarts(board):
 
     # a whole management session over RS485, then the reader over it too
     t = SerialTarget(board.uarts[rs485['uart']], 'rs485',
-                     physical_address=prof.HDLC['physical_address'], baud=rs485['baud'])
+                     physical_address=ports.line_settings(prof, rs485)['physical_address'],
+                     baud=rs485['baud'])
     try:
         summary = management_session(t, creds)
         assert summary['gets'] == 10 and summary['object_list_blocks'] >= 2, summary
@@ -261,7 +235,7 @@ def test_board_boots_and_serves_sessions_through_its_emulated_uarts(board):
 @pytest.mark.parametrize('name', BOARDS)
 def test_fatal_error_restarts_the_board_and_the_next_boot_reports_why(name, tmp_path):
     root = str(tmp_path)
-    _board_files(root, name, _free_port())
+    _board_files(root, name, free_port())
     b = EmulatedBoard(name, root, fault_after=1).start()
     try:
         assert b.wait(20) == 75, b.output()          # machine.reset() of the stand-in
@@ -292,7 +266,7 @@ def test_fatal_error_restarts_the_board_and_the_next_boot_reports_why(name, tmp_
 
 def test_a_fatal_error_again_right_after_the_restart_waits_longer(tmp_path):
     root = str(tmp_path)
-    _board_files(root, 'esp32', _free_port())
+    _board_files(root, 'esp32', free_port())
     for n, delay in ((1, 1), (2, 2)):
         b = EmulatedBoard('esp32', root, fault_after=1).start()
         try:

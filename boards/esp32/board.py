@@ -165,18 +165,11 @@ def _set_time(host, log):
 
 
 # ---- HDLC lines and serial ports (IEC 62056-46, IEC 62056-21) ----
-# As boards/host/board.py. 'invert' names machine.UART constants: the documented IR head drives
-# its LED from TX through an NPN transistor (TX high = light), so TX is inverted to keep the LED
-# dark while the line idles; its phototransistor pulls RX low when lit, which is already the
-# UART's polarity. Other heads: ('INV_TX', 'INV_RX'), ('INV_RX',) or ().
-HDLC = {
-    'logical_devices': (1,),
-    'physical_address': 17,
-    'max_info': 256,
-    'inactivity_timeout': 120000,
-    'inter_octet_timeout': 1000,
-}
-
+# As boards/host/board.py (HDLC settings: firmware/ports.py). 'invert' names machine.UART
+# constants: the documented IR head drives its LED from TX through an NPN transistor (TX high =
+# light), so TX is inverted to keep the LED dark while the line idles; its phototransistor pulls
+# RX low when lit, which is already the UART's polarity. Other heads: ('INV_TX', 'INV_RX'),
+# ('INV_RX',) or ().
 SERIAL_PORTS = {
     'optical': {
         'kind': 'optical', 'uart': 1, 'tx': 32, 'rx': 33, 'invert': ('INV_TX',),

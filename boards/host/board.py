@@ -26,22 +26,13 @@ def tick():
 
 
 # ---- HDLC lines and serial ports (IEC 62056-46, IEC 62056-21) ----
-# Settings every HDLC line shares: the logical devices (upper HDLC addresses) served, the meter's
-# physical (lower) HDLC address, the longest information field offered (an SNRM may lower it),
-# the inactivity timeout that drops link and association, and the inter-octet timeout, in ms.
-HDLC = {
-    'logical_devices': (1,),
-    'physical_address': 17,
-    'max_info': 256,
-    'inactivity_timeout': 120000,
-    'inter_octet_timeout': 1000,
-}
-
+# The settings every HDLC line shares are firmware/ports.py's HDLC_DEFAULTS; a profile may
+# override some of them with a dict HDLC of its own.
 # The serial ports. On a board each entry names its UART: 'uart' (id), 'tx'/'rx' (pins),
 # 'invert' (IR heads: UART.INV_TX | UART.INV_RX), 'de' (RS485 driver-enable pin, 'de_active'
 # its transmit level), 'txbuf'/'rxbuf', and the baud rates: the optical port opens at 300 baud
 # 7E1 and offers up to 'max_baud' for HDLC (mode E); the RS485 port runs HDLC at 'baud' 8N1.
-# An entry may override any HDLC setting above (e.g. its own 'physical_address').
+# An entry may override any HDLC setting (e.g. its own 'physical_address').
 # On the host every port is a pseudo-terminal, made only when its option asks for it
 # (--optical-pty, --rs485-pty); the pins do not exist.
 SERIAL_PORTS = {

@@ -74,17 +74,9 @@ async def start_network(cfg, log, feed):
 
 
 # ---- HDLC lines and serial ports (IEC 62056-46, IEC 62056-21) ----
-# As boards/host/board.py; 'invert' names machine.UART constants (see boards/esp32/board.py for
-# the IR head it fits). rp2 forgets the inversion on every init(): transports/uart.py passes it
-# again at each line change of the mode E opening.
-HDLC = {
-    'logical_devices': (1,),
-    'physical_address': 17,
-    'max_info': 256,
-    'inactivity_timeout': 120000,
-    'inter_octet_timeout': 1000,
-}
-
+# As boards/host/board.py (HDLC settings: firmware/ports.py); 'invert' names machine.UART
+# constants (see boards/esp32/board.py for the IR head it fits). rp2 forgets the inversion on
+# every init(): transports/uart.py passes it again at each line change of the mode E opening.
 SERIAL_PORTS = {
     'optical': {
         'kind': 'optical', 'uart': 0, 'tx': 0, 'rx': 1, 'invert': ('INV_TX',),

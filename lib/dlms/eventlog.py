@@ -36,7 +36,6 @@ class SecurityEventLog:
         self.profile.autosave = False
         self.now = now
         self.min_save_s = min_save_s
-        self.saves = 0                  # writes made (for tests and the boot report)
         self._saved_at = None
         self._dirty = False
 
@@ -61,7 +60,6 @@ class SecurityEventLog:
                 return
         self._dirty = False
         self._saved_at = self.now() if self.now is not None else None
-        self.saves += 1
         self.profile.save()
 
     def objects(self):

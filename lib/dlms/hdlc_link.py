@@ -78,11 +78,8 @@ _CONNECTED_COMMON = {
 
 
 def _row(common, own):
-    row = {}
-    for k in common:
-        row[k] = common[k]
-    for k in own:
-        row[k] = own[k]
+    row = dict(common)
+    row.update(own)
     return row
 
 

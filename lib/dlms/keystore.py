@@ -406,9 +406,9 @@ class KeyStore:
         if cur is None or cur[0] != self._gen:
             return None
         c = cur[1]
-        if c.value > _LIMIT - 1 or c.reserved - c.value > self.step // 2:
+        if c.exhausted or c.reserved - c.value > self.step // 2:
             return None
-        new = min(c.value + self.step, _LIMIT)
+        new = c.next_reservation()
         if new <= r['ic']['server']:
             return None
         r['ic']['server'] = new

@@ -98,28 +98,29 @@ class InvocationCounter:
     def exhausted(self):
         return self.value > _MAX_U32
 
+    def next_reservation(self):
+        """The reservation that would cover the next value: `step` values on, at most 2^32."""
+        r = self.value + self.step
+        return r if r <= _MAX_U32 + 1 else _MAX_U32 + 1
+
     def ensure(self):
         """Make sure the next value is covered by a persisted reservation (persist now if not),
         e.g. before the stored keys change under a response that still needs this counter."""
         if self.reserved <= self.value <= _MAX_U32:
-            r = self.value + self.step
-            if r > _MAX_U32 + 1:
-                r = _MAX_U32 + 1
-            if self._persist is not None:
-                self._persist(r)
-            self.reserved = r
+            self._reserve()
+
+    def _reserve(self):
+        r = self.next_reservation()
+        if self._persist is not None:
+            self._persist(r)
+        self.reserved = r
 
     def next(self):
         v = self.value
         if v > _MAX_U32:
             raise security.SecurityError('invocation counter exhausted')
         if v >= self.reserved:
-            r = v + self.step
-            if r > _MAX_U32 + 1:
-                r = _MAX_U32 + 1
-            if self._persist is not None:
-                self._persist(r)
-            self.reserved = r
+            self._reserve()
         self.value = v + 1
         return v
 
@@ -393,7 +394,7 @@ class Session:
             return _exception(_SERVICE_UNKNOWN, _SERVICE_NOT_SUPPORTED)
         server = self.server
         counter = server.counter
-        if counter.value > _MAX_U32 and server.counter_exhausted(self.client_sap):
+        if counter.exhausted and server.counter_exhausted(self.client_sap):
             return _exception(_SERVICE_NOT_ALLOWED, _OTHER_REASON)    # no response possible
         resp = self._service(inner, (sc & 0x30) >> 2,
                              _CIPHER_OVERHEAD + 9 if env[2] is not None else _CIPHER_OVERHEAD)

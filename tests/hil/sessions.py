@@ -24,10 +24,9 @@ for _p in (os.path.join(_ROOT, 'tools'), os.path.dirname(_HERE)):
         sys.path.insert(0, _p)
 
 from interop.gurux_session import (  # noqa: E402
-    AssociationRejected, FdStream, GuruxSession, make_object, DEMO_AK, DEMO_EK,
+    AssociationRejected, FdStream, GuruxSession, make_object, DEMO_AK, DEMO_EK, DEMO_PASSWORD,
     CLIENT_SYSTEM_TITLE, SERVER_SYSTEM_TITLE)
 
-DEMO_PASSWORD = b'12345678'
 LOGICAL_DEVICE_NAME = b'MMM0000012345678'   # firmware/config.py default
 IC_FILE = os.path.join(_ROOT, 'build', 'hil-ic.json')
 _IC_EPOCH = 1700000000        # invocation counters default to 8 per second since then

@@ -52,7 +52,7 @@ __all__ = [
     'GXDLMSException', 'GXDLMSExceptionResponse', 'GXDLMSConfirmedServiceError',
     'DataType', 'DEMO_EK', 'DEMO_AK', 'SERVER_SYSTEM_TITLE', 'CLIENT_SYSTEM_TITLE',
     'wrapper_frame', 'split_wrapper_frame', 'FdStream', 'HdlcRefused', 'split_hdlc_frame',
-    'TRANSPORTS',
+    'TRANSPORTS', 'DEMO_PASSWORD', 'demo_session',
 ]
 
 # Green Book demo keys and titles (reference/dlms-security.md section 7).
@@ -60,6 +60,8 @@ DEMO_EK = bytes.fromhex('000102030405060708090A0B0C0D0E0F')
 DEMO_AK = bytes.fromhex('D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF')
 SERVER_SYSTEM_TITLE = bytes.fromhex('4D4D4D0000BC614E')
 CLIENT_SYSTEM_TITLE = bytes.fromhex('4D4D4D0000000001')
+DEMO_PASSWORD = b'12345678'                     # LLS secret of the reader association (SAP 17)
+_DEMO_AUTHENTICATION = {16: 'none', 17: 'low', 1: 'hls-gmac'}
 
 _WRAPPER_VERSION = 1
 _WRAPPER_HEADER = 8
@@ -186,6 +188,17 @@ def make_object(class_id, obis):
     obj = GXDLMSSecureClient.createObject(ObjectType(class_id))
     obj.logicalName = obis
     return obj
+
+
+def demo_session(host, port, sap, **kw):
+    """A GuruxSession (not yet connected) for one of the virtual meter's demo associations:
+    SAP 16 public, 17 reader (LLS with the demo password), 1 management (HLS-GMAC, ciphered;
+    the caller gives its `invocation_counter`). `kw` as for GuruxSession, and wins."""
+    if sap == 17:
+        kw.setdefault('password', DEMO_PASSWORD)
+    if sap == 1:
+        kw.setdefault('ciphered', True)
+    return GuruxSession(host, port, sap, authentication=_DEMO_AUTHENTICATION[sap], **kw)
 
 
 def wrapper_frame(source, destination, apdu):

@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'tools'))
 from sim_process import VirtualMeter  # noqa: E402
 
 from interop.gurux_session import (  # noqa: E402
-    GuruxSession, make_object, AssociationRejected, DataAccessError, HlsFailed, DEMO_EK, DEMO_AK,
+    demo_session, make_object, AssociationRejected, DataAccessError, HlsFailed, DEMO_EK, DEMO_AK,
     CLIENT_SYSTEM_TITLE)
 from dlms import security  # noqa: E402
 from gurux_dlms.enums import DataType  # noqa: E402
@@ -53,13 +53,9 @@ def meter(tmp_path_factory):
 
 
 def connect(meter, sap, **kw):
-    auth = {16: 'none', 17: 'low', 1: 'hls-gmac'}[sap]
-    if sap == 17:
-        kw.setdefault('password', b'12345678')
     if sap == 1:
-        kw.setdefault('ciphered', True)
         kw.setdefault('invocation_counter', next(_IC) * 1000)
-    s = GuruxSession(HOST, meter.port, sap, authentication=auth, **kw)
+    s = demo_session(HOST, meter.port, sap, **kw)
     s.connect()
     return s
 

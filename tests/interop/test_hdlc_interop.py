@@ -14,12 +14,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'tools'))
 from sim_process import VirtualMeter  # noqa: E402
 
 from interop.gurux_session import (  # noqa: E402
-    FdStream, GuruxSession, HdlcRefused, make_object, CLIENT_SYSTEM_TITLE)
+    FdStream, HdlcRefused, demo_session, make_object, CLIENT_SYSTEM_TITLE)
 
 HOST = '127.0.0.1'
-PHYSICAL = 17                      # boards/host/board.py HDLC['physical_address']
+PHYSICAL = 17                      # firmware/ports.py HDLC_DEFAULTS['physical_address']
 _IC = itertools.count(200000, 1000)
-_AUTH = {16: 'none', 17: 'low', 1: 'hls-gmac'}
 
 
 @pytest.fixture(scope='module')
@@ -33,12 +32,9 @@ def meter():
 
 def session(meter, sap, stream=None, **kw):
     kw.setdefault('transport', 'hdlc')
-    if sap == 17:
-        kw.setdefault('password', b'12345678')
     if sap == 1:
-        kw.setdefault('ciphered', True)
         kw.setdefault('invocation_counter', next(_IC))
-    return GuruxSession(HOST, meter.hdlc_port, sap, authentication=_AUTH[sap], stream=stream, **kw)
+    return demo_session(HOST, meter.hdlc_port, sap, stream=stream, **kw)
 
 
 def ldn():

@@ -14,12 +14,11 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'tools'))
 from sim_process import VirtualMeter  # noqa: E402
 
-from interop.gurux_session import FdStream, GuruxSession, make_object  # noqa: E402
+from interop.gurux_session import FdStream, demo_session, make_object  # noqa: E402
 from hil.sessions import set_line  # noqa: E402
 
 IDENTIFICATION = b'/MMM5\\2SECMETER\r\n'     # boards/host/board.py SERIAL_PORTS['optical']
 _IC = itertools.count(300000, 1000)
-_AUTH = {16: 'none', 17: 'low', 1: 'hls-gmac'}
 
 
 @pytest.fixture(scope='module')
@@ -67,13 +66,9 @@ def opening(fd, request=b'/?!\r\n'):
 
 
 def hdlc_session(fd, sap, **kw):
-    if sap == 17:
-        kw.setdefault('password', b'12345678')
     if sap == 1:
-        kw.setdefault('ciphered', True)
         kw.setdefault('invocation_counter', next(_IC))
-    return GuruxSession(None, None, sap, authentication=_AUTH[sap], transport='hdlc-mode-e',
-                        stream=FdStream(fd), **kw)
+    return demo_session(None, None, sap, transport='hdlc-mode-e', stream=FdStream(fd), **kw)
 
 
 def back_to_300(fd):

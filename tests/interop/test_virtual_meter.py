@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'tools'))
 from sim_process import VirtualMeter  # noqa: E402
 
 from interop.gurux_session import (  # noqa: E402
-    GuruxSession, make_object, AssociationRejected, DataAccessError, HlsFailed,
+    demo_session, make_object, AssociationRejected, DataAccessError, HlsFailed,
     DEMO_AK, CLIENT_SYSTEM_TITLE, unprotect_reply)
 from gurux_dlms import GXDateTime  # noqa: E402
 
@@ -32,13 +32,9 @@ def meter():
 
 
 def session(meter, sap, **kw):
-    auth = {16: 'none', 17: 'low', 1: 'hls-gmac'}[sap]
-    if sap == 17:
-        kw.setdefault('password', b'12345678')
     if sap == 1:
-        kw.setdefault('ciphered', True)
         kw.setdefault('invocation_counter', next(_IC))
-    s = GuruxSession(HOST, meter.port, sap, authentication=auth, **kw)
+    s = demo_session(HOST, meter.port, sap, **kw)
     s.connect()
     return s
 

@@ -1,22 +1,14 @@
 # AARQ / AARE / RLRQ / RLRE: the public dumps of shared/reference/dlms-security.md §7.3 and §7.5
 # (parsed, and AARE/RLRE rebuilt byte for byte), the DLMS OID rules, and malformed BER.
-from binascii import unhexlify
 
 from dlms import acse
 import dlms_client as client
 from vector_rng import Rng
-
-
-def _h(s):
-    return unhexlify(s.replace(' ', ''))
+from vector_util import h as _h, raised
 
 
 def _raises(fn, *args):
-    try:
-        fn(*args)
-    except acse.AcseError:
-        return True
-    return False
+    return raised(acse.AcseError, fn, *args) is not None
 
 
 _INITIATE_REQ = _h('01000000065F1F0400007E1F04B0')

@@ -2,6 +2,7 @@
 from binascii import unhexlify
 
 from dlms import aes
+from vector_util import raised
 
 _PT = unhexlify('00112233445566778899aabbccddeeff')
 _K128 = unhexlify('000102030405060708090a0b0c0d0e0f')
@@ -17,11 +18,7 @@ def _backends():
 
 
 def _raises(fn):
-    try:
-        fn()
-    except aes.AesError:
-        return True
-    return False
+    return raised(aes.AesError, fn) is not None
 
 
 def test_backend_name_is_known():

@@ -2,22 +2,14 @@
 # bad input raises AxdrError and nothing else. Bytes from shared/reference/dlms-security.md where
 # the reference has them (conformance bit-string, logical names, max PDU), the rest from the
 # Data CHOICE definition.
-from binascii import unhexlify
 
 from dlms import axdr
 from vector_rng import Rng
-
-
-def _h(s):
-    return unhexlify(s.replace(' ', ''))
+from vector_util import h as _h, raised
 
 
 def _raises(fn, *args):
-    try:
-        fn(*args)
-    except axdr.AxdrError:
-        return True
-    return False
+    return raised(axdr.AxdrError, fn, *args) is not None
 
 
 # typed value -> expected encoding (hex)

@@ -2,24 +2,17 @@
 # A-XDR (it must equal the typed tree of the Blue Book layout, byte for byte), and the Profile
 # generic rows kept as their A-XDR encoding (same store record format as rows kept as typed
 # values; selective access unchanged).
-from binascii import hexlify, unhexlify
+from binascii import hexlify
 
 from dlms import axdr
 from dlms.cosem import Data, Clock, AssociationLN, ProfileGeneric
 from dlms.cosem.association_ln import attribute_mode_v1, method_mode_v1
 from test_lockout import MemStore
-
-
-def _h(s):
-    return unhexlify(s.replace(' ', ''))
+from vector_util import h as _h, raised
 
 
 def _raises(fn, *args):
-    try:
-        fn(*args)
-    except axdr.AxdrError:
-        return True
-    return False
+    return raised(axdr.AxdrError, fn, *args) is not None
 
 
 # ---- raw values

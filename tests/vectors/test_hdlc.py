@@ -1,11 +1,8 @@
 # HDLC frame codec (lib/dlms/hdlc.py) against the bytes of reference/dlms-security.md section 8.
 # Runs under CPython and MicroPython.
-from binascii import unhexlify, hexlify
+from binascii import hexlify
 from dlms import hdlc
-
-
-def h(s):
-    return unhexlify(s.replace(' ', ''))
+from vector_util import h, raised
 
 
 def hx(b):
@@ -22,11 +19,7 @@ AARE_FRAME = h('7E A038 21 0223 30 34E7 E6E700 6129A109060760857405080101A203020
 
 
 def raises(fn, *args):
-    try:
-        fn(*args)
-    except hdlc.HdlcError:
-        return True
-    return False
+    return raised(hdlc.HdlcError, fn, *args) is not None
 
 
 # ---- CRC-16/X.25 (8.4) ----

@@ -1,12 +1,8 @@
 # The HDLC link state machine (lib/dlms/hdlc_link.py), driven by frames as a client sends them.
 # Walks every entry of TRANSITIONS, then the behaviours one by one. Runs under MicroPython too.
-from binascii import unhexlify
 from dlms import hdlc
 from dlms import hdlc_link as hl
-
-
-def h(s):
-    return unhexlify(s.replace(' ', ''))
+from vector_util import h, raised
 
 
 SERVER = h('0223')                  # logical device 1, physical address 17
@@ -255,11 +251,8 @@ def test_every_peer_event_is_decided_in_every_connected_state():
 
 
 def _raises_state_error(fn, *args):
-    try:
-        fn(*args)
-    except hl.HdlcStateError as e:
-        return str(e)
-    return None
+    e = raised(hl.HdlcStateError, fn, *args)
+    return None if e is None else str(e)
 
 
 def test_reply_without_a_request_is_rejected_naming_the_state():

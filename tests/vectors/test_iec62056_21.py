@@ -1,6 +1,7 @@
 # IEC 62056-21 mode E opening on the optical port (lib/dlms/iec62056_21.py), driven by the bytes
 # a client sends (reference 8.7). Walks every table entry. Runs under MicroPython too.
 from dlms import iec62056_21 as me
+from vector_util import raised
 
 REQUEST = b'/?!\r\n'                     # 2F 3F 21 0D 0A
 ACK_9600 = b'\x062' + b'5' + b'2\r\n'     # 06 32 35 32 0D 0A: HDLC, 9600 baud, binary
@@ -21,11 +22,8 @@ def kinds(actions):
 
 
 def raises_mode_e_error(fn, *args):
-    try:
-        fn(*args)
-    except me.ModeEError as e:
-        return str(e)
-    return None
+    e = raised(me.ModeEError, fn, *args)
+    return None if e is None else str(e)
 
 
 # ---- messages ----

@@ -3,7 +3,6 @@
 # master key, replayed and repeated transfers, a return to an earlier key, security_activate that
 # may only raise the policy, the rights and protection both methods need, and the end of the
 # server invocation counter. Runs under CPython and MicroPython.
-from binascii import unhexlify
 from dlms import security, axdr, keystore, keywrap
 from dlms.store import Store
 from dlms.server import Server, AssociationConfig, MECH_LOWEST, MECH_LLS, MECH_HLS_GMAC
@@ -15,10 +14,7 @@ import dlms_client as client
 from test_store import FakeFs
 from test_server import (hls_aarq, get_request, aare_result, PUBLIC_AARQ, LLS_AARQ,
                          SERVER_ST, CLIENT_ST, EK, AK, STOC, LDN)
-
-
-def h(s):
-    return unhexlify(s.replace(' ', ''))
+from vector_util import h
 
 
 KEK = h('000102030405060708090A0B0C0D0E0F')     # the KEK of the RFC 3394 vector

@@ -1,13 +1,9 @@
 # The per-APDU suite-0 path: security.seal / open_content / unwrap and the GCM kernels under them
 # (gcm.Gcm.prefix, message, kernel). Vectors: shared/reference/dlms-security.md section 7.
 # Runs under CPython and MicroPython (there with the viper kernels and with the plain ones).
-from binascii import unhexlify
 
 from dlms import gcm, security
-
-
-def h(s):
-    return unhexlify(s.replace(' ', ''))
+from vector_util import h, raised
 
 
 EK = h('000102030405060708090A0B0C0D0E0F')
@@ -44,11 +40,7 @@ def data(n, seed=7):
 
 
 def raises(fn):
-    try:
-        fn()
-    except security.SecurityError:
-        return True
-    return False
+    return raised(security.SecurityError, fn) is not None
 
 
 def test_seal_gives_the_green_book_glo_get_request():

@@ -1,15 +1,12 @@
 # The server core driven by bytes, as a client would drive it. Runs under CPython and MicroPython.
-from binascii import unhexlify, hexlify
+from binascii import hexlify
 from dlms import security, axdr
 from dlms.server import Server, AssociationConfig, InvocationCounter
 from dlms.server import MECH_LOWEST, MECH_LLS, MECH_HLS_GMAC, CTX_LN, CTX_LN_CIPHERED
 from dlms.cosem.base import READ, WRITE, AUTH_REQUEST, ENC_REQUEST, INVOKE, NO_ACCESS
 from dlms.cosem import Data, Register, Clock, AssociationLN, SecuritySetup
 from dlms import association as am
-
-
-def h(s):
-    return unhexlify(s.replace(' ', ''))
+from vector_util import h
 
 
 EK = h('000102030405060708090A0B0C0D0E0F')

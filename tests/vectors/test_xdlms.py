@@ -2,23 +2,15 @@
 # §7.5), the get-request of §7, the HLS pass-3/4 ACTION vectors of §4.1 and §7.3, the
 # key-transfer ACTION of §7.4, GET/SET/ACTION response layouts, exception-response, and
 # malformed input.
-from binascii import unhexlify
 
 from dlms import axdr, xdlms
 import dlms_client as client
 from vector_rng import Rng
-
-
-def _h(s):
-    return unhexlify(s.replace(' ', ''))
+from vector_util import h as _h, raised
 
 
 def _raises(fn, *args):
-    try:
-        fn(*args)
-    except xdlms.XdlmsError:
-        return True
-    return False
+    return raised(xdlms.XdlmsError, fn, *args) is not None
 
 
 def _error(fn, *args):

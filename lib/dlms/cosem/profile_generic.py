@@ -57,9 +57,6 @@ class ProfileGeneric(CosemObject):
 
     def save(self):
         """Persist the rows now (a failed write leaves the previous copy)."""
-        self._save()
-
-    def _save(self):
         if self.store is None or self.record is None:
             return
         hexrows = [hexlify(r).decode() for r in self.rows]
@@ -83,11 +80,11 @@ class ProfileGeneric(CosemObject):
         if len(self.rows) > self.capacity:
             self.rows.pop(0)
         if self.autosave:
-            self._save()
+            self.save()
 
     def reset(self):
         self.rows = []
-        self._save()
+        self.save()
 
     @staticmethod
     def _decoded(rows):
