@@ -21,6 +21,11 @@ DEFAULTS = {
     'wrapper_host': '127.0.0.1',
     'wrapper_port': 4059,
     'max_pdu': 1024,
+    'tcp_max_connections': 4,       # per TCP listener (wrapper, HDLC over TCP); at the cap a new
+                                    # connection replaces the idlest one without an authenticated
+                                    # association, or is closed at once
+    'tcp_inactivity_s': 180,        # a TCP connection silent this long is closed (its
+                                    # associations aborted): TCP-UDP setup inactivity_time_out
     'counter_step': 1000,
     'client_counter_step': 1000,   # per title; a floor write costs a flash write
     'lockout_failures': 3,          # consecutive failed authentications that start a lockout
@@ -28,6 +33,7 @@ DEFAULTS = {
     'lockout_max_seconds': 3600,    # ... up to this
     'event_log_entries': 100,       # security event log ring size
     'event_log_save_s': 10,         # at most one write of the event log per this many seconds
+    'event_log_coalesce_s': 60,     # frequent events of one code within this time share a row
     'energy_start_wh': 0,
     'energy_wh_per_second': 1,
 }

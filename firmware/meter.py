@@ -139,7 +139,7 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
     sec_setup = SecuritySetup(SECURITY_SETUP_LN, st, security_policy=policy, security_suite=0,
                               manager=ks if refused is None else None)
     events = SecurityEventLog(clock, store, cfg['event_log_entries'], now,
-                              cfg['event_log_save_s'])
+                              cfg['event_log_save_s'], cfg['event_log_coalesce_s'])
     lockout = Lockout(now, store, cfg['lockout_failures'], cfg['lockout_seconds'],
                       cfg['lockout_max_seconds'])
 
@@ -169,6 +169,7 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
             (current, (_RA, _RA, _RA, _RA, _RA, _RA, _N, _RA, _RA), (_RA, _N, _N, _N)),
             (sec_setup, (_RA, _RA, _RA, _RA, _RA, _RA), (_RA, _RA, _N, _N, _N, _N, _N, _N)),
             (events.code, ra2, ()),
+            (events.count, ra2, ()),
             (events.profile, (_RA, _RA, _RA, _RA, _RA, _RA, _RA, _RA), (_N, _N)),
         ])
     associations = [public, management]
@@ -191,7 +192,8 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
     ks.sink = sink
     objects = {'ldn': ldn, 'clock': clock, 'energy': active_energy,
                'association': current, 'security_setup': sec_setup,
-               'event_code': events.code, 'event_log': events.profile}
+               'event_code': events.code, 'event_count': events.count,
+               'event_log': events.profile}
     m = Meter(server, objects, demo, st, ks, refused, virtual)
     m.events = events
     return m

@@ -14,7 +14,7 @@ from binascii import hexlify, unhexlify
 import hashlib
 import json
 from dlms._compat import const
-from dlms import security
+from dlms import events, security
 from dlms.drbg import HmacDrbg
 from dlms.server import InvocationCounter
 from dlms.store import StoreError, StoreCorrupt
@@ -33,13 +33,14 @@ ERR_KEY = const(2)         # the unwrapped key has the wrong length: nothing cha
 ERR_STORE = const(3)       # the new keys could not be persisted: nothing changed
 ERR_STATE = const(4)       # no usable keystore
 
-# security events (names only, never key material)
-EV_KEY_CHANGED = 'key-changed'
-EV_POLICY_CHANGED = 'security-policy-changed'
-EV_FALLBACK = 'store-fallback'
-EV_FAILURE = 'keystore-failure'
-EV_UNWRAP = 'key-transfer-rejected'
-EV_STORE = 'store-write-failed'
+# security events (names only, never key material): dlms/events.py
+EV_KEY_CHANGED = events.KEY_CHANGED
+EV_POLICY_CHANGED = events.POLICY_CHANGED
+EV_FALLBACK = events.STORE_FALLBACK
+EV_FAILURE = events.KEYSTORE_FAILURE
+EV_UNWRAP = events.KEY_TRANSFER_REJECTED
+EV_STORE = events.STORE_WRITE
+EV_PROVISIONED = events.PROVISIONED
 
 _VERSION = const(1)
 _MAX_TITLES = const(16)     # client system titles with their own floor; more share 'other'
@@ -289,6 +290,8 @@ class KeyStore:
             self._event(EV_FALLBACK, 'keystore: %s damaged, older copy used' % ', '.join(damaged))
         self.rec = rec
         self.failure = None
+        if rec['origin'] == 'provisioned' and rec['boots'] == 0:
+            self._event(EV_PROVISIONED, 'first start with provisioned keys')
         return True
 
     def _legacy(self, initial):
