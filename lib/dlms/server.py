@@ -4,7 +4,7 @@
 # Sans-IO: bytes in, bytes out. Randomness (`rng(n)`), persistence (counter reservations) and
 # security-event sinks are passed in; the clock lives in the Clock object the firmware builds.
 from dlms._compat import const
-from dlms import acse, axdr, security, xdlms
+from dlms import acse, axdr, events, security, xdlms
 from dlms import association as am
 from dlms.cosem import base as cb
 from dlms.gcm import ct_equal
@@ -69,15 +69,17 @@ _INIT_PDU_TOO_SHORT = const(3)
 _LONG_GET_ABORTED = const(15)
 _NO_LONG_GET_IN_PROGRESS = const(16)
 
-# security events (names, never secrets)
-EV_AUTH_FAILED = 'authentication-failed'
-EV_DECIPHERING = 'deciphering-failed'
-EV_REPLAY = 'invocation-counter-replay'
-EV_MALFORMED = 'malformed-request'
-EV_INTERNAL = 'internal-error'
-EV_LOCKOUT = 'lockout-started'
-EV_IC_EXHAUSTED = 'invocation-counter-exhausted'
-EV_COUNTER_STORE = 'counter-not-persisted'
+# security events (names, never secrets): dlms/events.py
+EV_AUTH_FAILED = events.AUTH_FAILED
+EV_DECIPHERING = events.DECIPHERING
+EV_REPLAY = events.REPLAY
+EV_MALFORMED = events.MALFORMED
+EV_INTERNAL = events.INTERNAL
+EV_LOCKOUT = events.LOCKOUT
+EV_IC_EXHAUSTED = events.IC_EXHAUSTED
+EV_COUNTER_STORE = events.COUNTER_STORE
+EV_UNDER_PROTECTED = events.UNDER_PROTECTED
+EV_ABORTED = events.ABORTED
 
 _MAX_U32 = 0xFFFFFFFF
 
@@ -221,9 +223,13 @@ class Server:
         if what == 'started':
             self.event(EV_LOCKOUT, sap, '%d s' % seconds)
 
-    def auth_failed(self, sap, detail):
+    def auth_failed(self, sap, detail, guessable=False):
+        """A failed authentication: always a security event; it counts towards the lockout only
+        when the mechanism's secret can be guessed (LLS). A failure of HLS-GMAC proves nothing
+        about 128-bit keys and costs the meter no more than any ciphered request: counting it
+        would let anyone who can reach the port lock the holder of the keys out."""
         self.event(EV_AUTH_FAILED, sap, detail)
-        if self.lockout is not None:
+        if guessable and self.lockout is not None:
             self.lockout.failure(sap)
 
     def auth_succeeded(self, sap):
@@ -280,6 +286,12 @@ class Session:
     @property
     def association_status(self):
         return self.assoc.state
+
+    @property
+    def authenticated(self):
+        """An association stands that a secret authenticated (not lowest): the transports keep
+        such a connection when they need room for another."""
+        return self.assoc.state == ASSOCIATED and self.mechanism != MECH_LOWEST
 
     @property
     def security_setup_reference(self):
@@ -387,10 +399,14 @@ class Session:
             return _exception(_SERVICE_NOT_ALLOWED, _DECIPHERING_ERROR)
         r = self._decipher(env)
         if type(r) is not tuple:        # an exception-response
+            if self.assoc.state == am.PENDING:
+                return self._abort('ciphered request refused')
             return r
         keys, sc, inner = r
         tag = inner[0]
         if tag != 0xC0 and tag != 0xC1 and tag != 0xC3:
+            if self.assoc.state == am.PENDING:
+                return self._abort('service')
             return _exception(_SERVICE_UNKNOWN, _SERVICE_NOT_SUPPORTED)
         server = self.server
         counter = server.counter
@@ -471,8 +487,13 @@ class Session:
             if self.assoc.state == am.PENDING and self._is_hls_reply(apdu):
                 svc = am.SVC_HLS_REPLY
         else:
-            return _exception(_SERVICE_UNKNOWN, _SERVICE_NOT_SUPPORTED)
-        if not self.assoc.allows(svc):
+            svc = need = 0
+        if not svc or not self.assoc.allows(svc):
+            if self.assoc.state == am.PENDING:
+                # until pass 4, the HLS reply is the only request the client may send
+                return self._abort('service')
+            if not svc:
+                return _exception(_SERVICE_UNKNOWN, _SERVICE_NOT_SUPPORTED)
             return _exception(_SERVICE_NOT_ALLOWED, _OPERATION_NOT_POSSIBLE)
         if not self.conformance & need:
             return _exception(_SERVICE_NOT_ALLOWED, _SERVICE_NOT_SUPPORTED)
@@ -481,22 +502,41 @@ class Session:
                 return self._get(apdu, protection, overhead)
             if svc == am.SVC_SET:
                 return self._set(apdu, protection)
-            return self._action(apdu, protection)
+            resp = self._action(apdu, protection)
+            if self.assoc.state == am.PENDING:  # an HLS reply that never reached its check
+                self.assoc.event(am.HLS_FAILED)
+                self.server.auth_failed(self.client_sap, 'hls pass 3')
+            return resp
         except (xdlms.XdlmsError, axdr.AxdrError) as e:
+            if self.assoc.state == am.PENDING:
+                return self._abort('malformed')
             if getattr(e, 'unsupported', False):
                 return _exception(_SERVICE_UNKNOWN, _SERVICE_NOT_SUPPORTED)
             self.server.event(EV_MALFORMED, self.client_sap, 'xdlms')
             return _exception(_SERVICE_NOT_ALLOWED, _OTHER_REASON)
+
+    def _abort(self, detail):
+        """A pending association sent what it may not send yet: it ends here, not kept open
+        for more (each attempt would be another event in the log)."""
+        self.server.event(EV_ABORTED, self.client_sap, detail)
+        self.assoc.event(am.ABORTED)
+        self._clear()
+        return _exception(_SERVICE_NOT_ALLOWED, _OPERATION_NOT_POSSIBLE)
 
     def _is_hls_reply(self, apdu):
         # C3 01 iid class(2) instance(6) method(1): Association LN current, method 1
         return (len(apdu) >= 13 and apdu[1] == 1 and apdu[3] == 0 and apdu[4] == 15
                 and bytes(apdu[5:11]) == _ASSOCIATION_LN and apdu[11] == 1)
 
+    def _need(self, mode):
+        """The request protection (AUTH_REQUEST / ENC_REQUEST bits) an access mode asks for under
+        this association's policy."""
+        return (mode | self.cfg.require) & (cb.AUTH_REQUEST | cb.ENC_REQUEST)
+
     def _allowed(self, mode, right, protection):
         if not mode & right:
             return False
-        need = (mode | self.cfg.require) & (cb.AUTH_REQUEST | cb.ENC_REQUEST)
+        need = self._need(mode)
         return protection & need == need
 
     def _lookup(self, class_id, ln):
@@ -526,11 +566,15 @@ class Session:
             return err
         return obj.get(attr, self, selector, params)
 
+    def _read_need(self, class_id, ln, attr):
+        # the protection an attribute that was just read asks for (its entry exists)
+        return self._need(self._lookup(class_id, ln)[0][1][attr - 1])
+
     def _get(self, apdu, protection, overhead):
         req = xdlms.parse_get_request(apdu)
         iid = req.invoke_id
         if req.kind == 2:
-            return self._get_next(iid, req.block_number)
+            return self._get_next(iid, req.block_number, protection)
         self._long_get = None         # a new GET abandons any unfinished long GET
         if req.kind == 1:
             v = self._read(req.class_id, req.instance, req.attribute_id, req.access_selector,
@@ -540,29 +584,38 @@ class Session:
             resp = xdlms.get_response_normal_value(iid, v)   # C4 01 iid 00, then the data
             if len(resp) + overhead <= self.client_max_pdu:
                 return resp
-            return self._start_long_get(iid, memoryview(resp)[4:], overhead)   # too long: blocks
+            need = self._read_need(req.class_id, req.instance, req.attribute_id)
+            return self._start_long_get(iid, memoryview(resp)[4:], overhead, need | protection)
         results = []
+        need = protection
         for item in req.items:
             v = self._read(item[0], item[1], item[2], item[3], item[4], protection)
             if isinstance(v, int):
                 results.append(('error', v))
             else:
                 results.append(('data', axdr.to_bytes(v)))
+                need |= self._read_need(item[0], item[1], item[2])
         resp = xdlms.get_response_with_list(iid, results)
         if len(resp) + overhead <= self.client_max_pdu:
             return resp
-        return self._start_long_get(iid, resp[3:], overhead)
+        return self._start_long_get(iid, resp[3:], overhead, need)
 
-    def _start_long_get(self, iid, raw, overhead):
+    # A long GET: the response goes in blocks, each fetched by a GET-request-next. The transfer
+    # remembers `need`, the request protection of its first request together with what every
+    # attribute in it asks for: a continuation with less is refused (read-write-denied, the
+    # transfer ends), so every block is protected at least as the first one was and as the
+    # policy and the access rights require (its response takes the continuation's protection,
+    # raised to the policy's, in _ciphered).
+    def _start_long_get(self, iid, raw, overhead, need):
         if not self.conformance & BLOCK_TRANSFER_WITH_GET:
             return xdlms.get_response_normal_error(iid, cb.OTHER_REASON)
         size = self.client_max_pdu - overhead - _BLOCK_HEADER
-        self._long_get = [raw, size, 0]
+        self._long_get = [raw, size, 0, need]
         return self._next_block(iid)
 
     def _next_block(self, iid):
         lg = self._long_get
-        raw, size, sent = lg
+        raw, size, sent = lg[0], lg[1], lg[2]
         start = sent * size
         end = start + size
         last = end >= len(raw)
@@ -571,10 +624,14 @@ class Session:
             self._long_get = None
         return xdlms.get_response_block(iid, last, sent + 1, raw[start:end])
 
-    def _get_next(self, iid, block_number):
+    def _get_next(self, iid, block_number, protection):
         lg = self._long_get
         if lg is None:
             return xdlms.get_response_block_error(iid, True, block_number, _NO_LONG_GET_IN_PROGRESS)
+        if protection & lg[3] != lg[3]:
+            self._long_get = None
+            self.server.event(EV_UNDER_PROTECTED, self.client_sap, 'get-next')
+            return xdlms.get_response_block_error(iid, True, block_number, cb.READ_WRITE_DENIED)
         if block_number != lg[2]:
             self._long_get = None
             return xdlms.get_response_block_error(iid, True, block_number, _LONG_GET_ABORTED)
@@ -647,6 +704,12 @@ class Session:
             if st is None or len(st) != 8:
                 return self._reject(DIAG_CALLING_AP_TITLE)
             st = bytes(st)
+            if st == self.server.system_title:
+                # the meter's own title as a client's: the client's IVs would be the meter's
+                # own response IVs under the same key (GCM nonce reuse), and the meter's own
+                # f(CtoS) would pass as a pass 3 (HLS reflection)
+                self.server.event(EV_UNDER_PROTECTED, self.client_sap, 'own system title')
+                return self._reject(DIAG_CALLING_AP_TITLE)
         else:
             st = None
         ui = aarq.user_information
@@ -663,6 +726,8 @@ class Session:
             if not ciphered or env[1] not in (None, 0x01) or env[0] not in (
                     security.KIND_GLO, security.KIND_GENERAL_GLO):
                 return self._reject(DIAG_NO_REASON)
+            if not self._initiate_protected(env, 'aarq initiate'):
+                return self._reject(DIAG_NO_REASON)
             self.client_system_title = st
             r = self._decipher(env)
             if isinstance(r, bytes):
@@ -675,7 +740,8 @@ class Session:
                 return self._reject(DIAG_NO_REASON)
             kind = env[0]
         else:
-            if ciphered and cfg.require & cb.ENC_REQUEST:
+            if ciphered:                  # a ciphered context: the InitiateRequest is ciphered
+                self.server.event(EV_UNDER_PROTECTED, self.client_sap, 'aarq initiate')
                 return self._reject(DIAG_NO_REASON)
             init = ui
         keys = self.server.keys
@@ -711,7 +777,7 @@ class Session:
         if cfg.mechanism == MECH_LLS:
             secret = cfg.secret or b''
             if aarq.auth_value is None or not ct_equal(aarq.auth_value, secret):
-                self.server.auth_failed(self.client_sap, 'lls')
+                self.server.auth_failed(self.client_sap, 'lls', True)
                 return self._reject(DIAG_AUTHENTICATION_FAILURE)
         elif cfg.mechanism == MECH_HLS_GMAC:
             ctos = aarq.auth_value
@@ -748,6 +814,20 @@ class Session:
             self.server.auth_succeeded(self.client_sap)
         return self._aare(_ACCEPTED, DIAG_NULL, _USER, resp, None, None, title)
 
+    def _initiate_protected(self, env, what):
+        """A ciphered InitiateRequest (AARQ, RLRQ) carries at least the protection the policy
+        asks of requests, and always a tag: encryption only has none, so anyone who knows one
+        keystream could forge it. Anything less is a security event."""
+        try:
+            sc = split(env[3])[0]
+        except SecurityError:
+            sc = 0
+        need = SC_AUTH | ((self.cfg.require & (cb.AUTH_REQUEST | cb.ENC_REQUEST)) << 2)
+        if sc & need == need:
+            return True
+        self.server.event(EV_UNDER_PROTECTED, self.client_sap, what)
+        return False
+
     def _rlrq(self, apdu):
         try:
             reason, ui = acse.parse_rlrq(apdu)
@@ -761,6 +841,8 @@ class Session:
             except security.SecurityError:
                 env = None
             if env is not None and self.context_id == CTX_LN_CIPHERED:
+                if not self._initiate_protected(env, 'rlrq initiate'):
+                    return acse.build_rlre(1)     # not-finished: the association stays
                 r = self._decipher(env)
                 if isinstance(r, bytes):
                     return acse.build_rlre(1)     # not-finished: the association stays

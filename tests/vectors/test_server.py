@@ -113,9 +113,9 @@ ENERGY = h('0100010800FF')
 CURRENT = h('0000280000FF')
 
 
-def hls_associate(srv):
+def hls_associate(srv, initiate=INITIATE_REQUEST):
     s = srv.session(1)
-    aare = s.handle(hls_aarq())
+    aare = s.handle(hls_aarq(initiate=initiate))
     assert aare_result(aare) == (0, 14)
     assert field(aare, 0xAA) == tlv(0x80, STOC)
     assert field(aare, 0xA4) == tlv(0x04, SERVER_ST)
@@ -267,15 +267,21 @@ def test_wrong_f_stoc_leaves_association_not_associated():
     assert s.handle(glo(get_request(1, LDN, 2), 3)) == h('D80101')
 
 
-def test_get_in_pending_state_is_refused():
+def test_get_in_pending_state_is_refused_and_aborts_the_association():
+    # until pass 4 only the HLS reply may come: anything else ends the pending association
+    # (kept open, it would let a stranger send bad-tag APDUs into the event log at will)
     srv, _ = make_server()
     s, _ = hls_associate(srv)
     assert s.handle(glo(get_request(1, LDN, 2), 2)) == h('D80101')
-    assert s.assoc.state == am.PENDING
+    assert s.assoc.state == am.NON_ASSOCIATED
+    assert srv.events[-1][0] == 'association-aborted'
+    fstoc = security.hls_gmac(security.Keys(EK, AK), CLIENT_ST, 3, STOC)
+    act = h('C301C1000F0000280000FF010109') + bytes((len(fstoc),)) + fstoc
+    assert s.handle(glo(act, 3)) == h('D80101')        # the late pass 3 finds no association
 
 
-def associated_management(srv):
-    s, _ = hls_associate(srv)
+def associated_management(srv, initiate=INITIATE_REQUEST):
+    s, _ = hls_associate(srv, initiate)
     fstoc = security.hls_gmac(security.Keys(EK, AK), CLIENT_ST, 2, STOC)
     act = h('C301C1000F0000280000FF010109') + bytes((len(fstoc),)) + fstoc
     r = unglo(s.handle(glo(act, 2)))
@@ -447,16 +453,41 @@ def test_repeated_wrong_passwords_lock_the_client_sap_out_until_the_backoff_ends
     assert aare_result(srv.session(17).handle(LLS_AARQ)) == (0, 0)
 
 
-def test_failed_hls_pass_3_counts_towards_lockout():
+def test_failed_hls_gmac_authentication_never_locks_the_association_out():
+    # Issue 10, flaw 4: AARQs that prove nothing about the keys (a stranger's title, a 7-byte
+    # challenge, a forged InitiateRequest tag, a wrong pass 3) used to lock SAP 1 out for 60 s,
+    # doubling, persisted: the real head-end was locked out by a stranger. HLS-GMAC has nothing
+    # to guess: such failures are security events, never a lockout.
     from dlms.lockout import Lockout
     srv, now = make_server()
     srv.lockout = Lockout(now, max_failures=2, base=30)
-    for ic in (1, 10):
+    stranger = h('5858580000000099')
+    for i in range(20):
         s = srv.session(1)
-        assert aare_result(s.handle(hls_aarq(client_ic=ic))) == (0, 14)
+        assert aare_result(s.handle(hls_aarq(client_ic=10 * i + 1, st=stranger, ctos=b'7 bytes'))) \
+            == (1, 13)
+        forged = bytearray(hls_aarq(client_ic=10 * i + 2, st=stranger))
+        forged[-1] ^= 1
+        assert aare_result(srv.session(1).handle(bytes(forged)))[0] == 1
+        s = srv.session(1)
+        assert aare_result(s.handle(hls_aarq(client_ic=10 * i + 3, st=stranger))) == (0, 14)
         bad = h('C301C1000F0000280000FF0101091110000000011A52FE7DD3E72748973C1E29')
-        s.handle(glo(bad, ic + 1))
-    assert aare_result(srv.session(1).handle(hls_aarq(client_ic=20))) == (2, 1)
+        assert unglo(s.handle(glo(bad, 10 * i + 4, st=stranger))) == h('C701C10300')
+    assert srv.lockout.remaining(1) == 0
+    assert [e for e in srv.events if e[0] == 'authentication-failed']
+    assert not [e for e in srv.events if e[0] == 'lockout-started']
+    s = associated_management(srv)                   # the holder of the keys: served at once
+    assert s.assoc.state == am.ASSOCIATED
+
+
+def test_failed_lls_authentication_still_counts_towards_lockout():
+    from dlms.lockout import Lockout
+    srv, now = make_server()
+    srv.lockout = Lockout(now, max_failures=2, base=30)
+    bad = LLS_AARQ.replace(b'12345678', b'00000000')
+    for i in range(2):
+        srv.session(17).handle(bad)
+    assert aare_result(srv.session(17).handle(LLS_AARQ)) == (2, 1)
 
 
 # ---- dedicated key ----
@@ -579,3 +610,143 @@ def test_unauthenticated_ciphered_requests_never_move_the_client_counter():
     r = unglo(s.handle(glo(get_request(8, CLOCK, 2), 3)))       # the client carries on
     assert r[:6] == h('C401C100090C')
     assert srv.client_counters.expected(CLIENT_ST) == 4
+
+
+# ---- issue 10: the attack review ----
+
+SMALL_PDU_INITIATE = INITIATE_REQUEST.replace(h('04B0'), h('0080'))    # client takes 128 bytes
+
+
+def get_next(block, iid=0xC1):
+    return bytes((0xC0, 0x02, iid)) + block.to_bytes(4, 'big')
+
+
+def test_a_continuation_with_less_protection_than_the_transfer_is_refused():
+    # Flaw 1: a protected GET of the object_list answered with block 1; a GET-request-next sent
+    # unprotected then got block 2 in the clear, one authenticated-only block 3 authenticated-
+    # only. Now the transfer remembers the protection it needs: less ends it, read-write-denied.
+    srv, _ = make_server()
+    s = associated_management(srv, SMALL_PDU_INITIATE)
+    r = unglo(s.handle(glo(get_request(15, CURRENT, 2), 3)))
+    assert r[:4] == h('C402C100') and int.from_bytes(r[4:8], 'big') == 1
+    denied = h('C402C101 00000001 0103')                  # last, read-write-denied
+    assert s.handle(get_next(1)) == denied                # in the clear: refused, no data
+    assert srv.events[-1][0] == 'under-protected-request'
+    # the transfer is over: even a fully protected continuation finds none
+    assert unglo(s.handle(glo(get_next(1), 4))) == h('C402C101 00000001 0110')
+    # authenticated only, on a fresh transfer
+    assert unglo(s.handle(glo(get_request(15, CURRENT, 2), 5)))[:8] == h('C402C10000000001')
+    env = security.unwrap(s.handle(glo(get_next(1), 6, sc=0x10)))
+    sc, _, plain = security.unprotect(security.Keys(EK, AK), SERVER_ST, env[3])
+    assert bytes(plain) == denied and sc == 0x10          # refused: the error carries no data
+    assert unglo(s.handle(glo(get_next(1), 7))) == h('C402C101 00000001 0110')
+
+
+def test_a_protected_continuation_gets_every_block_protected_as_the_first():
+    srv, _ = make_server()
+    s = associated_management(srv, SMALL_PDU_INITIATE)
+    r = s.handle(glo(get_request(15, CURRENT, 2), 3))
+    ic = 4
+    raw = b''
+    while True:
+        env = security.unwrap(r)
+        sc, _, plain = security.unprotect(security.Keys(EK, AK), SERVER_ST, env[3])
+        assert sc == 0x30 and len(r) <= 128
+        n, pos = axdr.decode_length(plain, 9)
+        raw += bytes(plain[pos:pos + n])
+        if plain[3]:
+            break
+        r = s.handle(glo(get_next(int.from_bytes(plain[4:8], 'big')), ic))
+        ic += 1
+    assert ic > 5
+    assert axdr.decode(raw)[0][0] == axdr.ARRAY
+
+
+def test_a_public_transfer_needs_no_protection():
+    # where neither the policy nor the attribute asks for any, plain continuations are served
+    srv, _ = make_server()
+    s = srv.session(16)
+    s.handle(PUBLIC_AARQ.replace(h('04B0'), h('0040')))
+    assert s.handle(get_request(15, CURRENT, 2))[:4] == h('C402C100')
+    assert s.handle(get_next(1))[8] == 0
+
+
+def test_an_aarq_whose_initiate_request_is_under_protected_is_rejected():
+    # Flaw 2: under a policy of authenticated and encrypted requests, an encryption-only (no
+    # tag: forgeable by anyone who knows a keystream) or authenticated-only glo-InitiateRequest
+    # was accepted and handed out a challenge.
+    srv, _ = make_server()
+    for sc in (0x20, 0x10):
+        s = srv.session(1)
+        aare = s.handle(hls_aarq(client_ic=sc, sc=sc))
+        assert aare_result(aare) == (1, 1)
+        assert field(aare, 0xAA) is None                  # no challenge
+        assert s.assoc.state == am.NON_ASSOCIATED
+        assert srv.events[-1][0] == 'under-protected-request'
+    # a plain InitiateRequest in the ciphered context neither
+    body = hls_aarq()
+    plain_ui = tlv(0xBE, tlv(0x04, INITIATE_REQUEST))
+    i = body.index(b'\xbe')
+    plain = tlv(0x60, body[2:i] + plain_ui)
+    assert aare_result(srv.session(1).handle(plain)) == (1, 1)
+    # the right protection is accepted
+    assert aare_result(srv.session(1).handle(hls_aarq(client_ic=0x40))) == (0, 14)
+
+
+def test_an_authentication_only_initiate_is_enough_where_the_policy_asks_for_no_encryption():
+    srv, _ = make_server()
+    srv.associations[1].require = AUTH_REQUEST
+    assert aare_result(srv.session(1).handle(hls_aarq(sc=0x10))) == (0, 14)
+    srv.associations[1].require = 0
+    assert aare_result(srv.session(1).handle(hls_aarq(client_ic=2, sc=0x20)))[0] == 1
+
+
+def test_bad_tags_from_a_pending_association_end_it():
+    # Flaw 2, second half: from a pending association a flood of bad-tag APDUs filled the log
+    srv, _ = make_server()
+    s, _ = hls_associate(srv)
+    forged = bytearray(glo(get_request(1, LDN, 2), 2))
+    forged[-1] ^= 1
+    assert s.handle(bytes(forged)) == h('D80101')
+    assert s.assoc.state == am.NON_ASSOCIATED
+    assert s.handle(bytes(forged)) == h('D80101')      # no association: no deciphering at all
+    assert [e[0] for e in srv.events] == ['deciphering-failed', 'association-aborted']
+
+
+def test_an_hls_reply_that_never_reaches_its_check_fails_the_association():
+    srv, _ = make_server()
+    s, _ = hls_associate(srv)
+    act = h('C301C1000F0000280000FF0101 11 01')         # an unsigned, not an octet-string
+    assert unglo(s.handle(glo(act, 2)))[:4] == h('C701C10C')
+    assert s.assoc.state == am.NON_ASSOCIATED
+
+
+def test_the_meters_own_system_title_is_refused_as_a_clients():
+    # Flaw 3: with the meter's title as the client's, the client's IVs are the meter's own
+    # response IVs under the same key (GCM nonce reuse) and the meter's own f(CtoS) from one
+    # association passes as pass 3 of another (HLS reflection).
+    srv, _ = make_server()
+    aare = srv.session(1).handle(hls_aarq(st=SERVER_ST))
+    assert aare_result(aare) == (1, 3)                    # calling-AP-title-not-recognized
+    assert field(aare, 0xAA) is None
+    # the reflection it allowed: pass 4 of one association replayed as pass 3 of another
+    s = associated_management(srv)
+    assert s.assoc.state == am.ASSOCIATED
+    # and a general-glo APDU carrying the meter's own title as originator is refused
+    content = security.protect(security.Keys(EK, AK), 0x30, SERVER_ST, 10, get_request(1, LDN, 2))
+    gg = security.wrap(security.KIND_GENERAL_GLO, SERVER_ST, content, 0xC0)
+    assert s.handle(gg) == h('D80105')
+    assert srv.events[-1] == ('deciphering-failed', 1, 'system title')
+
+
+def test_a_release_whose_initiate_request_is_under_protected_leaves_the_association():
+    # the sibling of flaw 2 on the release: an encryption-only InitiateRequest in the RLRQ
+    srv, _ = make_server()
+    s = associated_management(srv)
+    content = security.protect(security.Keys(EK, AK), 0x20, CLIENT_ST, 50, INITIATE_REQUEST)
+    glo_init = security.wrap(security.KIND_GLO, None, content, 0x01)
+    rlrq = tlv(0x62, h('800100') + tlv(0xBE, tlv(0x04, glo_init)))
+    assert s.handle(rlrq) == h('6303800101')            # not-finished
+    assert s.assoc.state == am.ASSOCIATED
+    assert srv.events[-1] == ('under-protected-request', 1, 'rlrq initiate')
+    assert unglo(s.handle(glo(get_request(1, LDN, 2), 51)))[:4] == h('C401C100')
