@@ -106,13 +106,14 @@ async def run(opts):
     sup.start_watchdog()
     net = await supervisor.start_network(board, cfg, log, sup.feed)  # noqa: F841 (ESP32 Wi-Fi)
     import ports
-    servers = await ports.start(meter.server, cfg, opts, board, log)  # noqa: F841 (kept alive)
+    served = await ports.start(meter.server, cfg, opts, board, log)
     sup.heap('at start')
     sup.ready()
     log('ready')
     while True:
         await asyncio.sleep(1)
-        sup.feed()
+        served.tick()
+        sup.second(served.serving())
         sup.tick()
         meter.tick()
         events_second()

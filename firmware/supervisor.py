@@ -10,6 +10,7 @@ FATAL_RECORD = 'fatal'          # record in the persistent store: the last fatal
 _STREAK_UPTIME_S = 60           # a fatal error within this time after boot continues a streak
 _MAX_DELAY_S = 60               # restart delay doubles with the streak, up to this
 _REASON_MAX = 200
+NO_PORT_S = 60                  # no port able to serve for this long: restart the meter
 
 try:
     from time import ticks_ms, ticks_diff, sleep_ms
@@ -89,6 +90,7 @@ class Supervisor:
         self.store = None
         self.previous = None       # the fatal record of the run before this one, if it ended so
         self.wdt = None
+        self._unserved = 0          # seconds in a row without a port able to serve
         self.t0 = ticks_ms()
         self._led = None            # machine.Pin of the board's STATUS_LED, once made
         self._lit = 0
@@ -163,6 +165,19 @@ class Supervisor:
     def feed(self):
         if self.wdt is not None:
             self.wdt.feed()
+
+    def second(self, serving):
+        """Once a second from the main loop, with whether any port can serve a client: feeds
+        the watchdog, unless no port could for NO_PORT_S seconds; then the watchdog restarts
+        the board (without a watchdog: a fatal error, which restarts or ends the process)."""
+        self._unserved = 0 if serving else self._unserved + 1
+        if self._unserved < NO_PORT_S:
+            self.feed()
+            return
+        if self._unserved == NO_PORT_S:
+            self.log('no port has been able to serve for %d s: restarting' % NO_PORT_S)
+        if self.wdt is None:
+            raise RuntimeError('no port served for %d s' % NO_PORT_S)
 
     def ready(self):
         """Once started: collect when a quarter of the free heap has been allocated rather than

@@ -16,5 +16,5 @@ module("meter.py", base_path="../../firmware")
 module("ports.py", base_path="../../firmware")
 module("supervisor.py", base_path="../../firmware")
 package("transports", base_path="../../firmware",
-        files=["__init__.py", "hdlc_serve.py", "uart.py", "wrapper_tcp.py"])
+        files=["__init__.py", "hdlc_serve.py", "tcp.py", "uart.py", "wrapper_tcp.py"])
 module("board.py")

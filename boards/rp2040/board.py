@@ -24,7 +24,7 @@ AES_HARDWARE = False         # no AES engine: mbedTLS software AES (MBEDTLS_AES_
 
 # firmware/ modules this board never imports, left out of `make deploy` and manifest.py
 # (HDLC over TCP is a virtual-meter option; no network, no TCP wrapper).
-DEPLOY_EXCLUDE = ('transports/hdlc_tcp.py', 'transports/wrapper_tcp.py')
+DEPLOY_EXCLUDE = ('transports/hdlc_tcp.py', 'transports/tcp.py', 'transports/wrapper_tcp.py')
 
 # Seconds between 1970-01-01 and MicroPython's epoch on this port (2000-01-01 on rp2).
 _EPOCH = 946684800 if time.gmtime(0)[0] == 2000 else 0

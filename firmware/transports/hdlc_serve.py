@@ -44,6 +44,7 @@ class LinkServer:
         self.log = log
         self.name = name
         self.session = None
+        self.dropped = None
         self._answered = False
 
     def idle(self):
@@ -53,7 +54,9 @@ class LinkServer:
             self.session.idle()
 
     def pump(self):
-        """Handle every pending link event. Returns (bytes to write, link went up, went down)."""
+        """Handle every pending link event. Returns (bytes to write, link went up, went down).
+        `dropped` says why the link last went down other than by the client's DISC (inactivity,
+        a refused SNRM), else None."""
         up = down = False
         link = self.link
         while True:
@@ -73,6 +76,7 @@ class LinkServer:
                 up = True
             elif kind == hdlc_link.DISCONNECTED:
                 self._close_session()
+                self.dropped = ev[1] if ev[1] != 'disc' else None
                 self.log('%s: HDLC link down (%s)' % (self.name, ev[1]))
                 down = True
         return link.data_to_send(), up, down
@@ -80,6 +84,9 @@ class LinkServer:
     def tick(self, now):
         self.link.tick(now)
         return self.pump()
+
+    def authenticated(self):
+        return self.session is not None and self.session.authenticated
 
     def _close_session(self):
         if self.session is not None:
@@ -108,9 +115,14 @@ def make_link(server, opts, multidrop=False):
         inter_octet_timeout=opts.get('inter_octet_timeout', 1000))
 
 
-async def serve_hdlc(server, port, opts, log, name, multidrop=False, until_eof=False):
-    """Plain HDLC on a port at a fixed line setting (RS485 bus, HDLC over TCP)."""
+async def serve_hdlc(server, port, opts, log, name, multidrop=False, until_eof=False, conn=None):
+    """Plain HDLC on a port at a fixed line setting (RS485 bus, HDLC over TCP). `conn`: the
+    tcp.Connection the port reads (HDLC over TCP): told whether the link's association holds a
+    secret, and the serving ends (the connection closes) once the link drops (inactivity); after
+    the client's own DISC the connection stays for its next SNRM."""
     ls = LinkServer(server, make_link(server, opts, multidrop), log, name)
+    if conn is not None:
+        conn.holds_secret = ls.authenticated
     try:
         while True:
             data = await _read(port)
@@ -121,10 +133,13 @@ async def serve_hdlc(server, port, opts, log, name, multidrop=False, until_eof=F
             now = now_ms()
             if data:
                 ls.link.receive_data(data, now)
-            out = ls.tick(now)[0]
+            out, up, down = ls.tick(now)
             if out:
                 await port.write(out)
                 ls.idle()
+            if down and conn is not None and ls.dropped and not ls.link.connected:
+                log('%s: link dropped (%s): connection closed' % (name, ls.dropped))
+                break
     finally:
         ls.close()
 

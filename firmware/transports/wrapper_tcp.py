@@ -1,19 +1,27 @@
-# IEC 62056-47 wrapper over TCP: a thin asyncio adapter between sockets and the sans-IO wrapper
-# codec and server sessions. One association per (connection, client wPort).
-import asyncio
+# IEC 62056-47 wrapper over TCP: a thin asyncio adapter between the connections of a
+# transports/tcp.py listener and the sans-IO wrapper codec and server sessions. One association
+# per (connection, client wPort); the connection's end aborts them.
 from dlms import wrapper
+from transports import tcp
 
 _MAX_SESSIONS_PER_CONNECTION = 4
 # exception-response: service-not-allowed, pdu-too-long
 PDU_TOO_LONG = b'\xd8\x01\x04'
 
 
-async def _serve_connection(server, server_wport, reader, writer, log):
+async def _serve_connection(server, server_wport, conn, log):
     decoder = wrapper.WrapperDecoder(max_apdu=server.max_pdu + 64)
     sessions = {}
+
+    def holds_secret():
+        for s in sessions.values():
+            if s.authenticated:
+                return True
+        return False
+    conn.holds_secret = holds_secret
     try:
         while True:
-            data = await reader.read(512)
+            data = await conn.read()
             if not data:
                 break
             decoder.feed(data)
@@ -25,8 +33,8 @@ async def _serve_connection(server, server_wport, reader, writer, log):
                 if dst != server_wport:
                     continue            # not our logical device: no reply
                 if apdu is None:        # longer than the meter accepts: skipped unread
-                    writer.write(wrapper.encode(dst, src, PDU_TOO_LONG))
-                    await writer.drain()
+                    conn.write(wrapper.encode(dst, src, PDU_TOO_LONG))
+                    await conn.drain()
                     continue
                 session = sessions.get(src)
                 if session is None:
@@ -36,9 +44,9 @@ async def _serve_connection(server, server_wport, reader, writer, log):
                     sessions[src] = session
                 reply = session.handle(apdu)
                 if reply:
-                    writer.write(wrapper.encode(dst, src, reply))
+                    conn.write(wrapper.encode(dst, src, reply))
                     session.idle()      # while the reply travels: AES for the next request
-                    await writer.drain()
+                    await conn.drain()
     except wrapper.WrapperError as e:
         log('wrapper: framing error (%s), closing connection' % e)
     except OSError:
@@ -46,17 +54,18 @@ async def _serve_connection(server, server_wport, reader, writer, log):
     finally:
         for s in sessions.values():
             s.close()
-        try:
-            writer.close()
-            await writer.wait_closed()
-        except Exception:
-            pass
 
 
-async def start(server, host, port, log, server_wport=1):
-    async def on_connect(reader, writer):
-        await _serve_connection(server, server_wport, reader, writer, log)
+def start(server, host, port, log, max_connections=4, inactivity_s=180, server_wport=1):
+    """The wrapper's listener (transports/tcp.py), started as a task; returns it."""
+    async def handler(conn):
+        await _serve_connection(server, server_wport, conn, log)
 
-    srv = await asyncio.start_server(on_connect, host, port)
-    log('wrapper: listening on %s:%d (IEC 62056-47)' % (host, port))
-    return srv
+    def on_event(name, detail):
+        server.event(name, 0, detail)
+
+    lst = tcp.Listener('wrapper', host, port, handler, log, max_connections, inactivity_s,
+                       on_event)
+    log('wrapper: listening on %s:%d (IEC 62056-47, at most %d connections, closed after %d s '
+        'idle)' % (host, port, lst.max_connections, inactivity_s))
+    return lst.start()
