@@ -3,7 +3,9 @@
 #                e.g. make sim SIM_ARGS='--wrapper-port 4059 --state sim-state' SIM_HEAP=2M
 #   make test    the whole suite (CPython + MicroPython + mpy-cross + gurux interop)
 #   make mpy     compile lib/ and firmware/ to build/mpy/ and print the total .mpy size;
-#                make mpy BOARD=esp32|rp2040 builds that board's filesystem in build/mpy/BOARD/
+#                make mpy BOARD=esp32|rp2040 builds that board's filesystem in build/mpy/BOARD/;
+#                WITH=pk adds the optional public-key package (lib/dlms_pk), WITH=pk,pure also
+#                the pure-Python AES/GHASH (lib/dlms_pure)
 #   make deploy BOARD=esp32 PORT=/dev/ttyUSB0   (or BOARD=rp2040 PORT=/dev/ttyACM0)
 #                make mpy BOARD=..., copy it to the board with mpremote, reset the board;
 #                CONFIG=file copies a meter configuration as :config.json, BOARD_CONFIG=file
@@ -24,6 +26,7 @@ MPY_ARCH  ?= xtensawin
 MPY_OPT   ?= 0
 MPREMOTE  ?= $(VENV)/bin/mpremote
 BOARD     ?=
+WITH      ?=
 PORT      ?= auto
 CONFIG    ?=
 BOARD_CONFIG ?=
@@ -77,7 +80,8 @@ test: $(STAMP)
 # architecture (MPY_ARCH, default xtensawin for the ESP32; with BOARD= the board's own:
 # esp32 xtensawin, rp2040 armv6m, host x64). MPY_OPT=3 drops asserts and line numbers.
 mpy: $(STAMP)
-	$(PY) tools/mpy_build.py --opt $(MPY_OPT) $(if $(BOARD),--board $(BOARD),--arch $(MPY_ARCH))
+	$(PY) tools/mpy_build.py --opt $(MPY_OPT) $(if $(BOARD),--board $(BOARD),--arch $(MPY_ARCH)) \
+	  $(if $(WITH),--with $(WITH))
 
 # The board's watchdog cannot be stopped once main.py has started it, so deploy first renames
 # main.py and resets (no meter, no watchdog at the next boot), then copies and resets again.
@@ -88,7 +92,7 @@ deploy: $(STAMP)
 	@case " $(_BOARDS) " in *" $(BOARD) "*) ;; \
 	  *) echo "usage: make deploy BOARD=esp32|rp2040 [PORT=/dev/ttyUSB0] [CONFIG=config.json]" \
 	          "[BOARD_CONFIG=board.json]" >&2; exit 2;; esac
-	$(PY) tools/mpy_build.py --opt $(MPY_OPT) --board $(BOARD)
+	$(PY) tools/mpy_build.py --opt $(MPY_OPT) --board $(BOARD) $(if $(WITH),--with $(WITH))
 	$(MPREMOTE) connect $(PORT) exec "$(_HALT)" + reset
 	sleep $(DEPLOY_WAIT)
 	$(MPREMOTE) connect $(PORT) cp -r build/mpy/$(BOARD)/lib : \

@@ -1,8 +1,8 @@
 # Firmware entry point: reads the board profile and configuration, opens the persistent store,
 # builds the meter and starts one asyncio task per configured port. firmware/supervisor.py
 # reports at boot, feeds the watchdog from the main loop and restarts after a fatal error.
-# On the unix port (the virtual meter) options come from the command line; a board reads
-# its profile's CONFIG_FILE when present.
+# On the unix port (the virtual meter) options come from the command line (the host profile's
+# options(), boards/host/cli.py); a board reads its profile's CONFIG_FILE when present.
 import gc
 # Collect every 8 KiB allocated while the code is imported and the meter built (MicroPython's
 # default collects only when the heap is full). Loading .mpy files into the heap leaves the
@@ -21,50 +21,11 @@ import meter as metermod
 from dlms.store import Store
 from dlms._compat import const
 
-USAGE = '''usage: main.py [--wrapper-port N] [--hdlc-port N] [--optical-pty] [--rs485-pty]
-               [--state DIR] [--config FILE] [--host ADDR]
-  --wrapper-port N  TCP port of the IEC 62056-47 wrapper server (default 4059)
-  --hdlc-port N     also serve HDLC frames (IEC 62056-46) over TCP on port N
-  --optical-pty     optical port (IEC 62056-21 mode E, then HDLC) on a pseudo-terminal
-  --rs485-pty       RS485 port (HDLC, multidrop) on a pseudo-terminal
-  --state DIR       emulated flash: identity, keys, invocation counters (default: board's)
-  --config FILE     JSON file overriding configuration defaults
-  --host ADDR       address to listen on (default 127.0.0.1)
-Pseudo-terminal paths are printed at start.'''
-
-_SERIAL_FLAGS = {'--optical-pty': 'optical', '--rs485-pty': 'rs485'}
-
-
 def log(msg):
     print('[meter] ' + msg)
 
 
 sup = supervisor.Supervisor(board, log)
-
-
-def parse_args(argv):
-    opts = {}
-    i = 0
-    while i < len(argv):
-        a = argv[i]
-        if a in ('-h', '--help'):
-            print(USAGE)
-            sys.exit(0)
-        if a in ('--wrapper-port', '--hdlc-port', '--state', '--config', '--host') \
-                and i + 1 < len(argv):
-            opts[a[2:]] = argv[i + 1]
-            i += 2
-            continue
-        if a in _SERIAL_FLAGS:
-            serial = opts.setdefault('serial', [])
-            if _SERIAL_FLAGS[a] not in serial:
-                serial.append(_SERIAL_FLAGS[a])
-            i += 1
-            continue
-        print('unknown option: %s' % a)
-        print(USAGE)
-        sys.exit(2)
-    return opts
 
 
 _EVENT_LINES_PER_S = const(5)   # console lines for security events; the rest are counted
@@ -122,7 +83,9 @@ async def run(opts):
 def main(argv=None):
     if argv is None:
         argv = sys.argv[1:]
-    opts = parse_args(argv)
+    # a board has no command line; the virtual meter's profile reads it (boards/host/cli.py)
+    options = getattr(board, 'options', None)
+    opts = options(argv) if options is not None else {}
     sup.state_dir = opts.get('state') or board.STATE_DIR
     try:
         asyncio.run(run(opts))

@@ -6,8 +6,9 @@
 from binascii import unhexlify, hexlify
 from dlms._compat import const
 from dlms import axdr, security, keystore
-from dlms.server import (Server, AssociationConfig, InvocationCounter, MECH_LOWEST, MECH_LLS,
-                         MECH_HLS_GMAC, CTX_LN, CTX_LN_CIPHERED)
+from dlms.server import (Server, AssociationConfig, MECH_LOWEST, MECH_LLS, MECH_HLS_GMAC, CTX_LN,
+                         CTX_LN_CIPHERED)
+from dlms.counters import InvocationCounter, CounterError
 from dlms.cosem.base import AUTH_REQUEST, ENC_REQUEST
 from dlms.cosem import Data, Register, Clock, AssociationLN, SecuritySetup
 from dlms.cosem.security_setup import POLICY_SUITE0
@@ -78,8 +79,8 @@ def _initial(cfg, entropy):
 
 def _refusing_counter():
     def persist(reserved):
-        raise security.SecurityError('ciphered service refused')
-    return InvocationCounter(0, persist, 1)
+        raise CounterError('ciphered service refused')
+    return InvocationCounter(1, persist, 1)
 
 
 def _no_rng(n):
@@ -161,7 +162,7 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
     ra2 = (_RA, _RA)
     management = AssociationConfig(
         MANAGEMENT_SAP, 'management', MECH_HLS_GMAC, CTX_LN_CIPHERED,
-        security_setup=sec_setup, require=policy, objects=[
+        security_setup=sec_setup, objects=[
             (ldn, ra2, ()),
             (clock, (_RA, _RWA, _RWA, _RA, _RA, _RA, _RA, _RA, _RA),
              (_N, _N, _RA, _N, _N, _RA)),

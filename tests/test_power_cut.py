@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tools'))
 from sim_process import VirtualMeter  # noqa: E402
 
 from dlms import axdr, security  # noqa: E402
+from dlms import suite0  # noqa: E402
 import dlms_client as client  # noqa: E402
 from dlms.keystore import RECORD  # noqa: E402
 from dlms.store import Store  # noqa: E402
@@ -51,7 +52,7 @@ class Client:
 
     def __init__(self, port, ek, ak, ic, seen):
         self.ek, self.ak = ek, ak
-        self.keys = security.Keys(ek, ak)
+        self.keys = suite0.Keys(ek, ak)
         self.ic = ic                    # the next client invocation counter
         self.seen = seen                # ek -> list of server ICs read off the wire, in order
         self.sock = socket.create_connection(('127.0.0.1', port), timeout=3)
@@ -112,7 +113,7 @@ class Client:
         ui = field(aare, 0xBE)[2:]
         assert self._open(ui)[0] == 0x08
         ic = self._next_ic()
-        fstoc = security.hls_gmac(self.keys, CLIENT_SYSTEM_TITLE, ic, stoc)
+        fstoc = suite0.gmac(self.keys, CLIENT_SYSTEM_TITLE, ic, stoc)
         act = bytes.fromhex('C301C1000F0000280000FF010109') + bytes((len(fstoc),)) + fstoc
         resp_ic, plain = self._open(self.exchange(self._glo(act, ic)), False)
         assert plain[:8] == bytes.fromhex('C701C10001000911'), plain.hex()
@@ -126,7 +127,7 @@ class Client:
 
     def _glo(self, apdu, ic):
         return security.wrap(security.KIND_GLO, None,
-                             security.protect(self.keys, 0x30, CLIENT_SYSTEM_TITLE, ic, apdu),
+                             suite0.protect(self.keys, 0x30, CLIENT_SYSTEM_TITLE, ic, apdu),
                              apdu[0])
 
     def get_ldn(self):
@@ -234,7 +235,7 @@ def test_power_cuts_never_repeat_a_server_counter_nor_tear_keys(tmp_path):
                         c.key_transfer_reply()    # if it got out before the cut
                         keys, pending = new, None
                         c.ek, c.ak = new
-                        c.keys = security.Keys(*new)
+                        c.keys = suite0.Keys(*new)
                         break
                     c.get_ldn()
                     if c.last_request[:2] == keys:

@@ -5,7 +5,9 @@
                                                    files with native or viper code, default
                                                    xtensawin)
     python tools/mpy_build.py --board esp32        the board's filesystem in build/mpy/esp32/:
-                                                     lib/dlms/...         the library
+                                                     lib/dlms/...         the library (core;
+                                                                          --with pk adds
+                                                                          lib/dlms_pk/)
                                                      lib/<module>.mpy     firmware/ (main.py as
                                                                           meter_main.mpy)
                                                      lib/transports/...
@@ -70,14 +72,39 @@ def board_profile(board):
     return mod
 
 
-def board_sources(board):
+# The library's packages in lib/: the core every board gets, and the optional ones a board gets
+# when asked (`make mpy BOARD=... WITH=pk`, `--with pk`; the boards' manifest_pk.py freezes the
+# same), the way micropython-lib composes a package from optional parts.
+CORE = ('dlms',)
+OPTIONAL = {
+    'pk': 'dlms_pk',        # public-key security: curves, ECDSA, ECDH, SHA-384, certificates
+    'pure': 'dlms_pure',    # pure-Python AES and GHASH for firmware without cryptolib or viper
+}
+
+
+def lib_packages(with_=()):
+    """The lib/ packages of a board build: CORE and the OPTIONAL ones named in `with_`."""
+    for name in with_:
+        if name not in OPTIONAL:
+            raise SystemExit('unknown optional package %r (%s)' % (name, ', '.join(OPTIONAL)))
+    return CORE + tuple(OPTIONAL[n] for n in with_)
+
+
+def board_sources(board, with_=()):
     """[(source, destination on the board)] for BOARD's filesystem (destinations end in .py):
-    lib/, firmware/ but main.py and the profile's DEPLOY_EXCLUDE, the profile itself."""
+    lib/'s core packages and those of `with_` (OPTIONAL), firmware/ but main.py and the profile's
+    DEPLOY_EXCLUDE, the profile itself and the modules beside it."""
     skip = ('main.py',) + tuple(getattr(board_profile(board), 'DEPLOY_EXCLUDE', ()))
-    files = [(src, 'lib/' + rel) for src, rel in _sources('lib')]
+    files = []
+    for pkg in lib_packages(with_):
+        files += [(src, 'lib/%s/%s' % (pkg, rel)) for src, rel in _sources('lib/' + pkg)]
     files += [(src, 'lib/' + rel) for src, rel in _sources('firmware', skip=skip)]
     files.append((os.path.join(ROOT, 'firmware', 'main.py'), 'lib/%s.py' % MAIN_MODULE))
-    files.append((os.path.join(ROOT, 'boards', board, 'board.py'), 'lib/board.py'))
+    # the profile, and the modules beside it (the host profile's command line and ptys)
+    here = os.path.join(ROOT, 'boards', board)
+    for f in sorted(os.listdir(here)):
+        if f.endswith('.py') and f != 'manifest.py' and not f.startswith('manifest_'):
+            files.append((os.path.join(here, f), 'lib/' + f))
     return files
 
 
@@ -93,17 +120,17 @@ def compile_one(src, dst, arch, tool=None, opt=None):
     return os.path.getsize(dst)
 
 
-def build_board(board, out=None, arch=None, opt=None):
+def build_board(board, out=None, arch=None, opt=None, with_=()):
     """Compile BOARD's filesystem tree into `out` (default build/mpy/BOARD, emptied first).
-    `opt`: mpy-cross -O level (1 drops asserts, 3 also line numbers). Returns
-    (out, [(destination, size)]) for the .mpy files."""
+    `opt`: mpy-cross -O level (1 drops asserts, 3 also line numbers); `with_`: OPTIONAL
+    packages to add. Returns (out, [(destination, size)]) for the .mpy files."""
     arch = arch or ARCH[board]
     out = out or os.path.join(ROOT, 'build', 'mpy', board)
     if os.path.isdir(out):
         shutil.rmtree(out)
     tool = mpy_cross()
     sizes = []
-    for src, dst in board_sources(board):
+    for src, dst in board_sources(board, with_):
         target = os.path.join(out, dst[:-3] + '.mpy')
         sizes.append((dst[:-3] + '.mpy', compile_one(src, target, arch, tool, opt)))
     with open(os.path.join(out, 'main.py'), 'w') as f:
@@ -130,9 +157,13 @@ def main(argv=None):
     p.add_argument('--out', help='output directory')
     p.add_argument('--opt', type=int, default=0,
                    help='mpy-cross -O level: 1 drops asserts, 3 also line numbers (default 0)')
+    p.add_argument('--with', dest='with_', default='',
+                   help='optional lib packages for --board, comma-separated: %s'
+                   % ', '.join('%s (%s)' % (k, v) for k, v in sorted(OPTIONAL.items())))
     a = p.parse_args(argv)
     if a.board:
-        out, sizes = build_board(a.board, a.out, a.arch, a.opt)
+        with_ = tuple(n for n in a.with_.split(',') if n)
+        out, sizes = build_board(a.board, a.out, a.arch, a.opt, with_)
     else:
         out, sizes = build_flat(a.out, a.arch or 'xtensawin', a.opt)
     total = sum(n for _, n in sizes)

@@ -25,6 +25,12 @@ def tick():
     pass
 
 
+def options(argv):
+    """The virtual meter's command-line options (boards/host/cli.py)."""
+    from cli import parse
+    return parse(argv)
+
+
 # ---- HDLC lines and serial ports (IEC 62056-46, IEC 62056-21) ----
 # The settings every HDLC line shares are firmware/ports.py's HDLC_DEFAULTS; a profile may
 # override some of them with a dict HDLC of its own.

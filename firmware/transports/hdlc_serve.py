@@ -105,14 +105,19 @@ async def _read(port):
 
 
 def make_link(server, opts, multidrop=False):
+    """The link of a line: every setting from `opts` over ports.HDLC_DEFAULTS, the one place
+    the meter's HDLC settings live (dlms/hdlc_link.py's own defaults are the standard's)."""
+    from ports import HDLC_DEFAULTS
+    o = dict(HDLC_DEFAULTS)
+    o.update(opts)
     return hdlc_link.HdlcLink(
-        logical_devices=opts.get('logical_devices', (1,)),
-        physical_address=opts.get('physical_address'),
+        logical_devices=o['logical_devices'],
+        physical_address=o['physical_address'],
         multidrop=multidrop,
-        max_info=opts.get('max_info', 128),
+        max_info=o['max_info'],
         max_apdu=server.max_pdu + 64,
-        inactivity_timeout=opts.get('inactivity_timeout', 120000),
-        inter_octet_timeout=opts.get('inter_octet_timeout', 1000))
+        inactivity_timeout=o['inactivity_timeout'],
+        inter_octet_timeout=o['inter_octet_timeout'])
 
 
 async def serve_hdlc(server, port, opts, log, name, multidrop=False, until_eof=False, conn=None):

@@ -1,12 +1,10 @@
 # IEC 62056-47 wrapper over TCP: a thin asyncio adapter between the connections of a
 # transports/tcp.py listener and the sans-IO wrapper codec and server sessions. One association
 # per (connection, client wPort); the connection's end aborts them.
-from dlms import wrapper
+from dlms import wrapper, xdlms
 from transports import tcp
 
 _MAX_SESSIONS_PER_CONNECTION = 4
-# exception-response: service-not-allowed, pdu-too-long
-PDU_TOO_LONG = b'\xd8\x01\x04'
 
 
 async def _serve_connection(server, server_wport, conn, log):
@@ -33,7 +31,7 @@ async def _serve_connection(server, server_wport, conn, log):
                 if dst != server_wport:
                     continue            # not our logical device: no reply
                 if apdu is None:        # longer than the meter accepts: skipped unread
-                    conn.write(wrapper.encode(dst, src, PDU_TOO_LONG))
+                    conn.write(wrapper.encode(dst, src, xdlms.refusal(xdlms.PDU_TOO_LONG)))
                     await conn.drain()
                     continue
                 session = sessions.get(src)

@@ -24,6 +24,12 @@
 # The keystream for a message (E(J0) followed by all counter blocks) is built
 # in one buffer (a per-key scratch buffer for short messages) and encrypted
 # with a single call to the AES backend.
+#
+# Owns the tables, the kernels and their control words: nothing outside this
+# module drives them. Callers use encrypt/decrypt/gmac, or, on the path of
+# every ciphered APDU, seal_into/open_into, which check every bound and then
+# run one kernel call.  A keystream computed ahead in idle time (Ahead)
+# belongs to whoever made it (an association), not to the key.
 
 import sys
 
@@ -59,10 +65,8 @@ def _r(rem, bits):
     return v
 
 
-def _make_r8(native):
-    # shared: 256 reduction values; 16-bit native-order words for viper, else a list
-    if not native:
-        return [_r(i, 8) for i in range(256)]
+def _make_r8():
+    # shared: 256 reduction values, 16-bit native-order words for viper
     b = bytearray(512)
     for i in range(256):
         v = _r(i, 8)
@@ -114,70 +118,6 @@ def _make_table(h):
         m[q + 2] = (w2 >> 4) | ((w1 & 15) << 28)
         m[q + 3] = (w3 >> 4) | ((w2 & 15) << 28)
     return m
-
-
-# ---------------------------------------------------------------------------
-# Plain-Python loops (CPython, and reference results on MicroPython).
-
-def _ctr_py(ks, a, b, boff, nb):
-    # block j of ks (j < nb) = a[0:8] || b[boff:boff+4] || (j + 1) as 32-bit big-endian
-    for j in range(nb):
-        o = 16 * j
-        for i in range(8):
-            ks[o + i] = a[i]
-        for i in range(4):
-            ks[o + 8 + i] = b[boff + i]
-        c = j + 1
-        ks[o + 12] = (c >> 24) & 0xFF
-        ks[o + 13] = (c >> 16) & 0xFF
-        ks[o + 14] = (c >> 8) & 0xFF
-        ks[o + 15] = c & 0xFF
-
-
-def _crypt_py(ks, tab, r8, pre, src, soff, dst, doff, n, ctl):
-    # One message, see the kernel in Gcm.  Returns 1, or 0 for a wrong tag (decrypt).
-    # tab: 32 entries as 128-bit integers, Z one 128-bit integer (x^0 is bit 127).
-    dec = ctl & _CTL_DEC
-    absorb = ctl & _CTL_ABSORB
-    g = src
-    go = soff
-    if not (dec or absorb):
-        for i in range(n):
-            dst[doff + i] = src[soff + i] ^ ks[16 + i]
-        g = dst
-        go = doff
-    z = int.from_bytes(bytes(pre[0:16]), 'big')
-    for p in range(0, n if absorb else n + 16, 16):
-        if p < n:
-            q = min(16, n - p)
-            x = int.from_bytes(bytes(g[go + p:go + p + q]), 'big') << (128 - 8 * q)
-        else:           # the length block: AAD and text lengths in bits
-            x = ((ctl & _MAX_LEN) << 67) | (n << 3)
-        x ^= z
-        z = 0
-        for i in range(16):         # the bytes of X, last first
-            b = x & 0xFF
-            x >>= 8
-            z = (z >> 8) ^ (r8[z & 0xFF] << 112) ^ tab[b >> 4] ^ tab[16 + (b & 15)]
-    if absorb:
-        dst[doff:doff + 16] = z.to_bytes(16, 'big')
-        return 1
-    t = (z ^ int.from_bytes(bytes(ks[0:16]), 'big')).to_bytes(16, 'big')
-    tl = (ctl >> _CTL_TL) & 31
-    if ctl & _CTL_TAG_PRE:
-        pre[0:tl] = t[0:tl]
-        return 1
-    if not dec:
-        dst[doff + n:doff + n + tl] = t[0:tl]
-        return 1
-    acc = 0
-    for i in range(tl):
-        acc |= t[i] ^ src[soff + n + i]
-    if acc:
-        return 0
-    for i in range(n):
-        dst[doff + i] = src[soff + i] ^ ks[16 + i]
-    return 1
 
 
 # ---------------------------------------------------------------------------
@@ -354,7 +294,6 @@ except (ImportError, AttributeError, NameError):
 ACCEL = 'viper' if _crypt_v is not None else 'python'
 
 _R8 = None          # the shared reduction table of the viper loops (made with the first key)
-_R8_PY = None       # the same for the plain loops
 
 
 def _words_le(words):
@@ -369,52 +308,44 @@ def _words_le(words):
     return b
 
 
-def ct_equal(a, b):
-    """Compare two byte strings in time independent of their contents."""
-    if len(a) != len(b):
-        return False
-    acc = 0
-    for i in range(len(a)):
-        acc |= a[i] ^ b[i]
-    return acc == 0
+class Ahead:
+    """A keystream computed ahead, in idle time, for a message of up to n bytes under one IV:
+    made by Gcm.prepare(), handed out once by the seal_into/open_into call given this object
+    with the same title object and counter (and a message that fits), and by nothing else.
+    Whoever makes one owns it (the meter: one per direction per association)."""
 
+    def __init__(self):
+        self.buf = bytearray((SCRATCH_BLOCKS << 4) + 4)     # the blocks, then the IC's bytes
+        self.view = memoryview(self.buf)
+        self.title = None               # the `a` it was made for; None once handed out
+        self.ic = 0
+        self.nb = 0
 
-def ctl(la, tl, dec):
-    """The control word of the message kernel: AAD length la, tag length tl, decrypt."""
-    if la > _MAX_LEN or tl > 16:
-        raise GcmError('length')
-    return la | (tl << _CTL_TL) | (_CTL_DEC if dec else 0)
+    def take(self, a, b, boff, nb):
+        """The keystream when it was made for IV a || b[boff:boff+4] and has nb blocks."""
+        if self.title is a and nb <= self.nb and self.ic == (
+                (b[boff] << 24) | (b[boff + 1] << 16) | (b[boff + 2] << 8) | b[boff + 3]):
+            self.title = None
+            return self.buf
+        return None
 
 
 class Gcm:
     """AES-GCM for one key.  backend: AES backend for aes.new();
     accel=False forces the plain-Python loops.
 
-    Besides encrypt/decrypt/gmac, a caller that builds its own buffers and has
-    checked every length (security.py, on the path of every ciphered APDU) may
-    drive the kernels itself, which spares it a call with a dozen arguments:
-      kernel = (ctr, aes, run, tab, r8)
-        ctr(ks, a, b, boff, nb)  writes nb counter blocks into ks, the first
-                                 being J0; IV = a[0:8] || b[boff:boff+4]
-        aes(kv, kv)              encrypts them in place (kv: exactly nb blocks)
-        run(ks, tab, r8, pre, src, soff, dst, doff, n, ctl)  one message:
-                                 pre is the GHASH state after the AAD
-                                 (prefix()), ctl from ctl(la, tl, dec).
-                                 Encrypt: src[soff:soff+n] into
-                                 dst[doff:doff+n], the first tl bytes of the
-                                 tag right after it.  Decrypt: check the tag
-                                 at src[soff+n:soff+n+tl] in constant time and
-                                 only when it is right write the plaintext to
-                                 dst[doff:]; returns 1, or 0 for a wrong tag
-      keystream(a, b, boff, n) does ctr and aes for an n-byte message: in the
-      key's scratch buffer (views[0]; views[nb] its first nb blocks) when it
-      fits SCRATCH_BLOCKS, in a buffer of its own otherwise; or hands out
-      what prepare() computed ahead for that IV.
-    The kernels check no bounds.  The scratch buffer makes one Gcm usable by
-    one caller at a time (the meter handles one APDU at a time)."""
+    encrypt/decrypt/gmac take and give whole byte strings. seal_into and
+    open_into are the same algorithm for callers that build their own
+    buffers (dlms/suite0.py, on the path of every ciphered APDU): the IV is
+    a[0:8] || b[boff:boff+4] (a title and a counter already in a buffer),
+    the AAD is given as the GHASH state after it (prefix()), and the text
+    goes from src[soff:soff+n] to dst[doff:]; every bound is checked before
+    the kernels, which check none, run.  A Gcm reuses a per-key scratch
+    keystream buffer, so it serves one caller at a time (the meter handles
+    one APDU at a time)."""
 
     def __init__(self, key, backend=None, accel=True):
-        global _R8, _R8_PY
+        global _R8
         try:
             self._aes = _aes.new(key, backend)
         except _aes.AesError as e:
@@ -423,63 +354,77 @@ class Gcm:
         words = _make_table(h)
         if accel and _crypt_v is not None:
             if _R8 is None:
-                _R8 = _make_r8(True)
-            self.kernel = (_ctr_v, self._aes.encrypter(), _crypt_v, _words_le(words), _R8)
+                _R8 = _make_r8()
+            self._kernel = (_ctr_v, self._aes.encrypter(), _crypt_v, _words_le(words), _R8)
         else:
-            if _R8_PY is None:
-                _R8_PY = _make_r8(False)
-            tab = [(words[p] << 96) | (words[p + 1] << 64) | (words[p + 2] << 32) | words[p + 3]
-                   for p in range(0, 128, 4)]
-            self.kernel = (_ctr_py, self._aes.encrypter(), _crypt_py, tab, _R8_PY)
+            from dlms_pure import gcm as gcm_py
+            self._kernel = gcm_py.kernel(words, self._aes.encrypter())
         ks = bytearray(SCRATCH_BLOCKS << 4)
         mv = memoryview(ks)
-        self.views = (ks,) + tuple(mv[0:16 * i] for i in range(1, SCRATCH_BLOCKS + 1))
-        self._ahead = [None, None]      # prepare()'s slots: [a, ic, nb, buffer, its view]
+        self._views = (ks,) + tuple(mv[0:16 * i] for i in range(1, SCRATCH_BLOCKS + 1))
 
-    def prepare(self, slot, a, ic, n):
-        """Compute ahead (in idle time) the keystream of a message of up to n bytes whose IV
-        will be a[0:8] || ic, in slot 0 or 1 (one per direction). keystream() hands it out
-        once, to the first call with that very `a` object, that IV and a message that fits."""
+    def prepare(self, ahead, a, ic, n):
+        """Compute into `ahead` (an Ahead) the keystream of a message of up to n bytes whose
+        IV will be a[0:8] || ic; nothing when it would not fit an Ahead."""
         nb = ((n + 15) >> 4) + 1
         if nb > SCRATCH_BLOCKS or not 0 <= ic <= 0xFFFFFFFF or len(a) != 8:
             return
-        e = self._ahead[slot]
-        if e is None:
-            buf = bytearray((SCRATCH_BLOCKS << 4) + 4)      # the blocks, then the IC's bytes
-            e = self._ahead[slot] = [None, 0, 0, buf, memoryview(buf)]
-        buf = e[3]
+        buf = ahead.buf
         o = SCRATCH_BLOCKS << 4
         buf[o] = ic >> 24
         buf[o + 1] = (ic >> 16) & 0xFF
         buf[o + 2] = (ic >> 8) & 0xFF
         buf[o + 3] = ic & 0xFF
-        k = self.kernel
+        k = self._kernel
         k[0](buf, a, buf, o, nb)
-        kv = e[4][0:nb << 4]
+        kv = ahead.view[0:nb << 4]
         k[1](kv, kv)
-        e[0] = a
-        e[1] = ic
-        e[2] = nb
+        ahead.title = a
+        ahead.ic = ic
+        ahead.nb = nb
 
-    def keystream(self, a, b, boff, n):
-        """E(J0) then the counter blocks for an n-byte message, IV = a[0:8] || b[boff:boff+4]."""
+    def _keystream(self, a, b, boff, n, ahead=None):
+        # E(J0) then the counter blocks for an n-byte message, IV = a[0:8] || b[boff:boff+4]:
+        # the one made ahead when it fits, else in the scratch buffer (or one of its own)
         nb = ((n + 15) >> 4) + 1
-        e = self._ahead[0]              # made ahead for this IV? (handed out once)
-        if e is None or e[0] is not a:
-            e = self._ahead[1]
-        if e is not None and e[0] is a and nb <= e[2] and e[1] == (
-                (b[boff] << 24) | (b[boff + 1] << 16) | (b[boff + 2] << 8) | b[boff + 3]):
-            e[0] = None
-            return e[3]
+        if ahead is not None:
+            ks = ahead.take(a, b, boff, nb)
+            if ks is not None:
+                return ks
         if nb > SCRATCH_BLOCKS:
             ks = kv = bytearray(nb << 4)
         else:
-            ks = self.views[0]
-            kv = self.views[nb]
-        k = self.kernel
+            ks = self._views[0]
+            kv = self._views[nb]
+        k = self._kernel
         k[0](ks, a, b, boff, nb)
         k[1](kv, kv)
         return ks
+
+    # seal_into/open_into run on every ciphered APDU: the checks are inline, the control word
+    # is made here (no call for either)
+    def seal_into(self, a, b, boff, pre, la, src, soff, n, dst, doff, tl, ahead=None):
+        """Encrypt src[soff:soff+n] into dst[doff:doff+n] and put the first tl bytes of the tag
+        right after it; IV a[0:8] || b[boff:boff+4], AAD of la bytes hashed into pre."""
+        if (len(a) < 8 or boff < 0 or boff + 4 > len(b) or len(pre) != 16 or n < 0
+                or n > _MAX_LEN or la < 0 or la > _MAX_LEN or soff < 0 or soff + n > len(src)
+                or doff < 0 or doff + n + tl > len(dst) or tl < _TAG_MIN or tl > 16):
+            raise GcmError('bounds')
+        k = self._kernel
+        k[2](self._keystream(a, b, boff, n, ahead), k[3], k[4], pre, src, soff, dst, doff, n,
+             la | (tl << _CTL_TL))
+
+    def open_into(self, a, b, boff, pre, la, src, soff, n, dst, doff, tl, ahead=None):
+        """Check the tag at src[soff+n:soff+n+tl] in constant time; only when it is right,
+        decrypt src[soff:soff+n] into dst[doff:]. True when the tag was right."""
+        if (len(a) < 8 or boff < 0 or boff + 4 > len(b) or len(pre) != 16 or n < 0
+                or n > _MAX_LEN or la < 0 or la > _MAX_LEN or soff < 0
+                or soff + n + tl > len(src) or doff < 0 or doff + n > len(dst)
+                or tl < _TAG_MIN or tl > 16):
+            raise GcmError('bounds')
+        k = self._kernel
+        return k[2](self._keystream(a, b, boff, n, ahead), k[3], k[4], pre, src, soff, dst, doff,
+                    n, la | (tl << _CTL_TL) | _CTL_DEC) == 1
 
     def prefix(self, aad):
         """The GHASH state (16 bytes) after `aad`: the `pre` of the kernel for
@@ -488,7 +433,7 @@ class Gcm:
         if la > _MAX_LEN:
             raise GcmError('aad too long')
         st = bytearray(16)
-        k = self.kernel
+        k = self._kernel
         k[2](st, k[3], k[4], st, aad, 0, st, 0, la, _CTL_ABSORB)
         return st
 
@@ -500,11 +445,11 @@ class Gcm:
         la = len(aad)
         if n > _MAX_LEN or la > _MAX_LEN:
             raise GcmError('length')
-        _, _, run, tab, r8 = self.kernel
+        _, _, run, tab, r8 = self._kernel
         st = bytearray(16)                  # the GHASH state, then the tag
         if la:
             run(st, tab, r8, st, aad, 0, st, 0, la, _CTL_ABSORB)
-        ks = self.keystream(iv, iv, 8, n)
+        ks = self._keystream(iv, iv, 8, n)
         ct = bytearray(n)
         run(ks, tab, r8, st, pt, 0, ct, 0, n, la | (16 << _CTL_TL) | _CTL_TAG_PRE)
         return bytes(ct), bytes(st)
@@ -521,14 +466,14 @@ class Gcm:
         la = len(aad)
         if n > _MAX_LEN or la > _MAX_LEN:
             raise GcmError('length')
-        _, _, run, tab, r8 = self.kernel
+        _, _, run, tab, r8 = self._kernel
         st = bytearray(16)
         if la:
             run(st, tab, r8, st, aad, 0, st, 0, la, _CTL_ABSORB)
         src = bytearray(n + tl)             # the kernel wants the tag after the text
         src[0:n] = ct
         src[n:n + tl] = tag
-        ks = self.keystream(iv, iv, 8, n)
+        ks = self._keystream(iv, iv, 8, n)
         pt = bytearray(n)
         if run(ks, tab, r8, st, src, 0, pt, 0, n, la | (tl << _CTL_TL) | _CTL_DEC) != 1:
             return None

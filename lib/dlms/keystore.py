@@ -14,9 +14,8 @@ from binascii import hexlify, unhexlify
 import hashlib
 import json
 from dlms._compat import const
-from dlms import events, security
+from dlms import counters, events, suite0
 from dlms.drbg import HmacDrbg
-from dlms.server import InvocationCounter
 from dlms.store import StoreError, StoreCorrupt
 
 RECORD = 'keystore'
@@ -45,7 +44,7 @@ EV_PROVISIONED = events.PROVISIONED
 _VERSION = const(1)
 _MAX_TITLES = const(16)     # client system titles with their own floor; more share 'other'
 _HISTORY = const(16)        # earlier unicast keys remembered (fingerprint, counters)
-_LIMIT = 0x100000000        # 2^32: a reservation/floor this high means "nothing left"
+_LIMIT = counters.LIMIT     # 2^32: a reservation/floor this high means "nothing left"
 
 
 class KeyStoreError(ValueError):
@@ -144,75 +143,18 @@ def provision(store, rec):
     store.save(RECORD, check(rec))
 
 
-class ClientCounterTable:
-    """Replay protection for the global unicast key: the same interface as
-    dlms.server.ClientCounters (fresh / expected / accept). The last accepted counter of each
-    client system title is kept in RAM; the persisted floor (lowest counter acceptable after a
-    restart) is raised to counter + client_step before a counter at or above it is accepted.
-    Every secured request asks fresh() and accept(): one dict lookup each while no floor is due."""
+class Epoch:
+    """What a key change gives the server to apply once the response protected under the old
+    keys is out: `result` (OK or ERR_*), and on a change `keys` (suite Keys for the unicast and
+    authentication keys), `counter` (the new unicast key's InvocationCounter, None when the
+    unicast key stayed) and `changed` (names of the keys that changed). `result` OK with `keys`
+    None: the keys it already had, nothing changes."""
 
-    def __init__(self, ks):
-        self._ks = ks
-        self._t = {}          # title -> [last accepted counter, its floor as persisted or -1]
-
-    def _floor(self, st):
-        ic = self._ks.rec['ic']
-        return ic['clients'].get(_hex(st), ic['other'])
-
-    def fresh(self, system_title, ic):
-        e = self._t.get(bytes(system_title))
-        if e is not None:
-            return ic > e[0]
-        return ic >= self._floor(system_title)
-
-    def expected(self, system_title):
-        e = self._t.get(bytes(system_title))
-        if e is not None:
-            return (e[0] + 1) & 0xFFFFFFFF
-        return self._floor(system_title) & 0xFFFFFFFF
-
-    def accept(self, system_title, ic):
-        st = bytes(system_title)
-        e = self._t.get(st)
-        if e is not None and ic < e[1]:
-            e[0] = ic                      # below the persisted floor: nothing to write
-            return
-        floor = e[1] if e is not None else -1
-        if floor < 0:
-            floor = self._floor(st)
-        if ic >= floor:
-            floor = min(ic + self._ks.client_step, _LIMIT)   # as _raise_floor persists it
-            evicted = self._ks._raise_floor(_hex(st), floor)
-            if evicted:
-                for victim in evicted:
-                    self._t.pop(unhexlify(victim), None)
-                for other in self._t.values():
-                    other[1] = -1          # an eviction may raise the floor of other titles
-        self._t[st] = [ic, floor]
-
-    def due(self, r, raised):
-        """Called while record r is changed for another write: every known title within half a
-        step of its persisted floor gets its next floor in the same write (one flash write where
-        there would be two). `raised` collects (entry, floor) for done()."""
-        step = self._ks.client_step
-        c = r['ic']['clients']
-        for st, e in self._t.items():
-            f = e[1]
-            if f >= 0 and f - e[0] <= step // 2:
-                t = _hex(st)
-                if c.get(t) == f:
-                    nf = min(e[0] + step, _LIMIT)
-                    c[t] = nf
-                    raised.append((e, nf))
-
-    def done(self, raised):
-        """The write that carried due() stuck: the raised floors count."""
-        for e, nf in raised:
-            if nf > e[1]:
-                e[1] = nf
-
-    def reset(self):
-        self._t = {}
+    def __init__(self, result, keys=None, counter=None, changed=()):
+        self.result = result
+        self.keys = keys
+        self.counter = counter
+        self.changed = changed
 
 
 class KeyStore:
@@ -324,8 +266,8 @@ class KeyStore:
         return unhexlify(v) if v else None
 
     def keys(self):
-        """security.Keys for the global unicast key and the authentication key."""
-        return security.Keys(self.key('ek'), self.key('ak'))
+        """suite0.Keys for the global unicast key and the authentication key."""
+        return suite0.Keys(self.key('ek'), self.key('ak'))
 
     def matching(self, values):
         """Names of the keys (of 'ek', 'ak', 'kek') whose value is values[name], e.g. which of
@@ -383,57 +325,57 @@ class KeyStore:
 
         def persist(reserved):
             if gen != self._gen or self.rec is None:
-                raise security.SecurityError('key changed')
-
+                raise counters.CounterError('key changed')
             raised = []
             clients = self._clients
 
             def change(r):
                 r['ic']['server'] = reserved
-                if clients is not None:
-                    clients.due(r, raised)     # client floors due soon go in the same write
+                if clients is not None:     # client floors due soon go in the same write
+                    c = r['ic']['clients']
+                    for st, floor, nf in clients.due():
+                        t = _hex(st)
+                        if c.get(t) == floor:
+                            c[t] = nf
+                            raised.append((st, nf))
             if not self._try(change, 'server counter'):
-                raise security.SecurityError('counter reservation not persisted')
+                raise counters.CounterError('counter reservation not persisted')
             if raised:
                 clients.done(raised)
 
-        c = InvocationCounter(self.rec['ic']['server'], persist, self.step)
+        c = counters.InvocationCounter(self.rec['ic']['server'], persist, self.step)
         self._counter = (gen, c)
         return c
 
-    def _server_due(self, r):
-        # called while record r is changed for a client floor: when the server counter of the
-        # current key is within half a step of its reservation, its next reservation goes in
-        # the same write. Returns (counter, reservation) for after the write, or None.
-        cur = self._counter
-        if cur is None or cur[0] != self._gen:
-            return None
-        c = cur[1]
-        if c.exhausted or c.reserved - c.value > self.step // 2:
-            return None
-        new = c.next_reservation()
-        if new <= r['ic']['server']:
-            return None
-        r['ic']['server'] = new
-        return c, new
-
     def client_counters(self):
+        """The client counter table of the current unicast key (dlms/counters.py), with its
+        floors persisted here."""
         if self._clients is None:
-            self._clients = ClientCounterTable(self)
+            self._clients = counters.ClientCounterTable(self, self.client_step)
         return self._clients
 
-    def _raise_floor(self, title, floor):
-        """Persist a client floor; returns the titles evicted to make room. Raises
-        SecurityError when it did not stick (the request must then be refused)."""
+    def floor(self, title):
+        """The persisted floor of a client system title (counters.ClientCounterTable)."""
+        ic = self.rec['ic']
+        return ic['clients'].get(_hex(title), ic['other'])
+
+    def raise_floor(self, title, floor):
+        """Persist a client floor; returns the titles (bytes) evicted to make room. Raises
+        CounterError when it did not stick (the request must then be refused). The server
+        reservation goes along when it is due within half a step."""
         if floor > _LIMIT:
             floor = _LIMIT
+        title = _hex(title)
         evicted = []
         server = []
 
         def change(r):
-            due = self._server_due(r)       # the server reservation, if due soon, goes along
-            if due is not None:
-                server.append(due)
+            cur = self._counter
+            if cur is not None and cur[0] == self._gen:
+                new = cur[1].due()
+                if new is not None and new > r['ic']['server']:
+                    r['ic']['server'] = new
+                    server.append((cur[1], new))
             c = r['ic']['clients']
             c[title] = floor
             while len(c) > _MAX_TITLES:
@@ -444,12 +386,11 @@ class KeyStore:
                 if c[victim] > r['ic']['other']:
                     r['ic']['other'] = c[victim]
                 del c[victim]
-                evicted.append(victim)
+                evicted.append(unhexlify(victim))
         if not self._try(change, 'client counter'):
-            raise security.SecurityError('client counter floor not persisted')
+            raise counters.CounterError('client counter floor not persisted')
         for c, reserved in server:
-            if reserved > c.reserved:
-                c.reserved = reserved
+            c.reserved_to(reserved)
         return evicted
 
     # ---- randomness ----
@@ -472,13 +413,17 @@ class KeyStore:
         return d
 
     # ---- key transfer ----
-    def transfer(self, entries, server):
+    def transfer(self, entries):
         """key_transfer: entries [(key_id, wrapped key)], each unwrapped with the current master
         key (RFC 3394). Nothing changes unless every key unwraps. The new keys are persisted
-        (with the counters of a new unicast key reset) before this returns OK; the server switches
-        to them after the current response, which is still protected under the old keys."""
-        if self.rec is None:
-            return ERR_STATE
+        (with the counters of a new unicast key reset, or resumed for an earlier one) before
+        this returns, after the counter of the old key (server_counter()) has a reservation
+        that still covers the response. Returns an Epoch: the server applies it after that
+        response, which goes under the old keys."""
+        cur = self._counter
+        if self.rec is None or cur is None or cur[0] != self._gen:
+            return Epoch(ERR_STATE)
+        counter = cur[1]
         from dlms import keywrap        # only needed here: not kept in RAM from boot on
         kek = self.key('kek')
         new = {}
@@ -487,23 +432,23 @@ class KeyStore:
                 k = keywrap.unwrap(kek, wrapped)
             except keywrap.KeyWrapError:
                 self._event(EV_UNWRAP, 'key id %d: integrity check failed' % kid)
-                return ERR_UNWRAP
+                return Epoch(ERR_UNWRAP)
             if len(k) != 16:
-                return ERR_KEY
+                return Epoch(ERR_KEY)
             new[KEY_NAMES[kid]] = k
         changed = []
         for n in KEY_NAMES:
             if n in new and new[n] != self.key(n):
                 changed.append(n)
         if not changed:
-            return OK            # the keys it already has: nothing changes, no counter resets
+            return Epoch(OK)     # the keys it already has: nothing changes, no counter resets
         ek_changed = 'ek' in changed
         if ek_changed:
             try:
-                server.counter.ensure()   # the response below still needs one old-key value
-            except security.SecurityError:
-                return ERR_STORE
-        old_reserved = server.counter.reserved
+                counter.ensure()          # the response still needs one old-key value
+            except counters.CounterError:
+                return Epoch(ERR_STORE)
+        old_reserved = counter.reserved
         old_fp = fingerprint(self.key('ek'))
 
         def change(r):
@@ -533,16 +478,12 @@ class KeyStore:
             if 'bk' in changed:
                 r['bic'] = {'clients': {}, 'other': 0}
         if not self._try(change, 'key transfer'):
-            return ERR_STORE
+            return Epoch(ERR_STORE)
+        c = None
         if ek_changed:
             self._gen += 1           # the old key's counter can no longer reserve anything
-
-        def apply():
-            server.keys = self.keys()
-            if ek_changed:
-                server.counter = self.server_counter()
-                if self._clients is not None:
-                    self._clients.reset()
-            self._event(EV_KEY_CHANGED, ','.join(changed))
-        server.after_response(apply)
-        return OK
+            c = self.server_counter()
+            if self._clients is not None:
+                self._clients.reset()
+        self._event(EV_KEY_CHANGED, ','.join(changed))
+        return Epoch(OK, self.keys(), c, changed)

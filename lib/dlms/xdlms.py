@@ -7,25 +7,36 @@
 from dlms._compat import const
 from dlms import axdr
 
-# The numbers this module needs, private (inlined by the compiler, nothing stored on a board).
-# Every APDU tag, conformance bit and result code by name, for clients and tests:
+# APDU tags and codes the server core uses (by these names, never as bare numbers); the rest of
+# what this module needs is private (inlined by the compiler, nothing stored on a board). Every
+# APDU tag, conformance bit and result code by name, for clients and tests:
 # tests/vectors/dlms_client.py.
-_INITIATE_REQUEST = const(0x01)
+INITIATE_REQUEST = const(0x01)
 _INITIATE_RESPONSE = const(0x08)
 _CONFIRMED_SERVICE_ERROR = const(0x0E)
-_GET_REQUEST = const(0xC0)
-_SET_REQUEST = const(0xC1)
-_ACTION_REQUEST = const(0xC3)
+GET_REQUEST = const(0xC0)
+SET_REQUEST = const(0xC1)
+ACTION_REQUEST = const(0xC3)
 _GET_RESPONSE = const(0xC4)
 _SET_RESPONSE = const(0xC5)
-_EXCEPTION_RESPONSE = const(0xD8)
-_NORMAL = const(1)
-_NEXT = const(2)
-_WITH_LIST = const(3)
+EXCEPTION_RESPONSE = const(0xD8)
+NORMAL = const(1)                 # request/response kinds: -normal, -next, -with-list
+NEXT = const(2)
+WITH_LIST = const(3)
 _CSE_INITIATE_ERROR = const(1)    # ConfirmedServiceError initiateError
 _SE_INITIATE = const(6)           # ServiceError initiate
 _DLMS_VERSION = const(6)
 _VAA_LN = const(0x0007)
+
+# exception-response (D8): state-error, then service-error
+SERVICE_NOT_ALLOWED = const(1)
+SERVICE_UNKNOWN = const(2)
+OPERATION_NOT_POSSIBLE = const(1)
+SERVICE_NOT_SUPPORTED = const(2)
+OTHER_REASON = const(3)
+PDU_TOO_LONG = const(4)
+DECIPHERING_ERROR = const(5)
+INVOCATION_COUNTER_ERROR = const(6)
 
 
 class XdlmsError(ValueError):
@@ -160,7 +171,7 @@ class InitiateRequest:
 
 def parse_initiate_request(buf):
     """InitiateRequest (the plain xDLMS APDU found in AARQ user-information, tag 01)."""
-    if len(buf) < 1 or buf[0] != _INITIATE_REQUEST:
+    if len(buf) < 1 or buf[0] != INITIATE_REQUEST:
         raise XdlmsError('not an InitiateRequest')
     r = InitiateRequest()
     flag, pos = _u8(buf, 1)
@@ -239,10 +250,10 @@ class GetRequest:
 
 def parse_get_request(apdu):
     """C0 01 normal | C0 02 next | C0 03 with-list. Other kinds raise XdlmsUnsupported."""
-    if len(apdu) == 13 and apdu[0] == _GET_REQUEST and apdu[1] == _NORMAL and apdu[12] == 0:
+    if len(apdu) == 13 and apdu[0] == GET_REQUEST and apdu[1] == NORMAL and apdu[12] == 0:
         # the form nearly every GET has (normal, no selective access), read in place: the
         # general way below makes a tuple per field, on every request
-        r = GetRequest(_NORMAL, apdu[2])
+        r = GetRequest(NORMAL, apdu[2])
         r.class_id = (apdu[3] << 8) | apdu[4]
         r.instance = bytes(apdu[5:11])
         a = apdu[11]
@@ -252,14 +263,14 @@ def parse_get_request(apdu):
 
 
 def _parse_get(apdu):
-    kind, iid, pos = _header(apdu, _GET_REQUEST)
+    kind, iid, pos = _header(apdu, GET_REQUEST)
     r = GetRequest(kind, iid)
-    if kind == _NORMAL:
+    if kind == NORMAL:
         r.class_id, r.instance, r.attribute_id, pos = _descriptor(apdu, pos)
         r.access_selector, r.access_params, pos = _selection(apdu, pos)
-    elif kind == _NEXT:
+    elif kind == NEXT:
         r.block_number, pos = _u32(apdu, pos)
-    elif kind == _WITH_LIST:
+    elif kind == WITH_LIST:
         # SEQUENCE OF (attribute descriptor, access-selection OPTIONAL), interleaved per item
         n, pos = _count(apdu, pos)
         items = []
@@ -278,7 +289,7 @@ def get_response_normal_value(invoke_id, value):
     """C4 01 iid 00 and the A-XDR encoding of a typed value, made in one buffer (bytearray)."""
     out = bytearray(4)
     out[0] = _GET_RESPONSE
-    out[1] = _NORMAL
+    out[1] = NORMAL
     out[2] = _check(invoke_id, 0, 255, 'invoke_id')
     axdr.encode(value, out)
     return out
@@ -286,12 +297,12 @@ def get_response_normal_value(invoke_id, value):
 
 def get_response_normal(invoke_id, data_bytes):
     """C4 01 iid 00 <A-XDR Data already encoded>."""
-    return bytes((_GET_RESPONSE, _NORMAL, _check(invoke_id, 0, 255, 'invoke_id'), 0)) + \
+    return bytes((_GET_RESPONSE, NORMAL, _check(invoke_id, 0, 255, 'invoke_id'), 0)) + \
         data_bytes
 
 
 def get_response_normal_error(invoke_id, dar):
-    return bytes((_GET_RESPONSE, _NORMAL, _check(invoke_id, 0, 255, 'invoke_id'), 1,
+    return bytes((_GET_RESPONSE, NORMAL, _check(invoke_id, 0, 255, 'invoke_id'), 1,
                   _check(dar, 0, 255, 'result')))
 
 
@@ -352,8 +363,8 @@ class SetRequest:
 
 def parse_set_request(apdu):
     """C1 01 only; the block and list variants raise XdlmsUnsupported."""
-    kind, iid, pos = _header(apdu, _SET_REQUEST)
-    if kind != _NORMAL:
+    kind, iid, pos = _header(apdu, SET_REQUEST)
+    if kind != NORMAL:
         raise XdlmsUnsupported('set-request kind')
     r = SetRequest(kind, iid)
     r.class_id, r.instance, r.attribute_id, pos = _descriptor(apdu, pos)
@@ -364,7 +375,7 @@ def parse_set_request(apdu):
 
 
 def set_response_normal(invoke_id, dar):
-    return bytes((_SET_RESPONSE, _NORMAL, _check(invoke_id, 0, 255, 'invoke_id'),
+    return bytes((_SET_RESPONSE, NORMAL, _check(invoke_id, 0, 255, 'invoke_id'),
                   _check(dar, 0, 255, 'result')))
 
 
@@ -382,8 +393,8 @@ class ActionRequest:
 
 def parse_action_request(apdu):
     """C3 01 only; the block and list variants raise XdlmsUnsupported."""
-    kind, iid, pos = _header(apdu, _ACTION_REQUEST)
-    if kind != _NORMAL:
+    kind, iid, pos = _header(apdu, ACTION_REQUEST)
+    if kind != NORMAL:
         raise XdlmsUnsupported('action-request kind')
     r = ActionRequest(kind, iid)
     r.class_id, r.instance, r.method_id, pos = _descriptor(apdu, pos)
@@ -412,10 +423,15 @@ def action_response_normal(invoke_id, result, return_data=None):
 
 # ---------------------------------------------------------------- exception-response
 
+def refusal(service_error, invocation_counter=None):
+    """exception-response service-not-allowed with `service_error`."""
+    return exception_response(SERVICE_NOT_ALLOWED, service_error, invocation_counter)
+
+
 def exception_response(state_error, service_error, invocation_counter=None):
     """D8 state-error service-error [expected invocation counter, u32]."""
     out = bytearray()
-    out.append(_EXCEPTION_RESPONSE)
+    out.append(EXCEPTION_RESPONSE)
     out.append(_check(state_error, 1, 2, 'state error'))
     out.append(_check(service_error, 1, 6, 'service error'))
     if invocation_counter is not None:

@@ -18,6 +18,7 @@ from interop.gurux_session import (  # noqa: E402
     demo_session, make_object, AssociationRejected, DataAccessError, HlsFailed, DEMO_EK, DEMO_AK,
     CLIENT_SYSTEM_TITLE)
 from dlms import security  # noqa: E402
+from dlms import suite0  # noqa: E402
 from gurux_dlms.enums import DataType  # noqa: E402
 
 HOST = '127.0.0.1'
@@ -231,11 +232,11 @@ def test_a_flood_of_bad_tags_is_all_in_the_log_but_not_a_write_or_a_line_each(tm
     cfg.write_text(json.dumps({'event_log_save_s': 60}))
     with VirtualMeter(config=str(cfg), state_dir=str(state)) as vm:
         with associated(vm, 1) as s:
-            keys = security.Keys(DEMO_EK, DEMO_AK)
+            keys = suite0.Keys(DEMO_EK, DEMO_AK)
             get = bytes.fromhex('C001C100080000010000FF0200')
             ic = s.invocation_counter + 10              # fresh: a wrong tag moves no counter
             good = security.wrap(security.KIND_GLO, None,
-                                 security.protect(keys, 0x30, CLIENT_SYSTEM_TITLE, ic, get), 0xC0)
+                                 suite0.protect(keys, 0x30, CLIENT_SYSTEM_TITLE, ic, get), 0xC0)
             for i in range(60):
                 bad = bytearray(good)
                 bad[-1] ^= 0x01 + (i & 0x7F)            # a wrong tag

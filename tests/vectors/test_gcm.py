@@ -195,43 +195,52 @@ def test_inputs_may_be_bytearray_or_memoryview():
 
 
 def test_ct_equal():
-    assert gcm.ct_equal(b'', b'')
-    assert gcm.ct_equal(b'\x01\x02\x03', bytearray(b'\x01\x02\x03'))
-    assert not gcm.ct_equal(b'\x01\x02\x03', b'\x01\x02\x04')
-    assert not gcm.ct_equal(b'\x81\x02\x03', b'\x01\x02\x03')
-    assert not gcm.ct_equal(b'\x01\x02', b'\x01\x02\x03')
-    assert not gcm.ct_equal(b'\x01\x02\x03', b'\x01\x02')
-    assert gcm.ct_equal(memoryview(bytes(16)), bytes(16))
+    from dlms.ct import equal
+    assert equal(b'', b'')
+    assert equal(b'\x01\x02\x03', bytearray(b'\x01\x02\x03'))
+    assert not equal(b'\x01\x02\x03', b'\x01\x02\x04')
+    assert not equal(b'\x81\x02\x03', b'\x01\x02\x03')
+    assert not equal(b'\x01\x02', b'\x01\x02\x03')
+    assert not equal(b'\x01\x02\x03', b'\x01\x02')
+    assert equal(memoryview(bytes(16)), bytes(16))
 
 
 def test_keystream_made_ahead_is_the_same_and_handed_out_once_for_its_iv_only():
+    # a keystream made ahead (gcm.Ahead, owned by its maker) is handed out by the message that
+    # gives that Ahead with its IV, once; gcm._keystream is what seal_into/open_into use
     title = _IV_SERVER[:8]
     for accel in (True, False):
         g = gcm.Gcm(_EK, accel=accel)
         ref = gcm.Gcm(_EK, accel=accel)
         ic = bytearray(_IV_SERVER[8:])
-        want = bytes(ref.keystream(title, ic, 0, 40)[:48])
-        g.prepare(0, title, 0x01234567, 48)
-        assert bytes(g.keystream(title, ic, 0, 40)[:48]) == want
+        want = bytes(ref._keystream(title, ic, 0, 40)[:48])
+        ahead = gcm.Ahead()
+        g.prepare(ahead, title, 0x01234567, 48)
+        assert bytes(g._keystream(title, ic, 0, 40, ahead)[:48]) == want
         # handed out once: the next call computes again (same bytes, its own buffer)
-        again = g.keystream(title, ic, 0, 40)
+        again = g._keystream(title, ic, 0, 40, ahead)
         assert bytes(again[:48]) == want
         # not for another counter, another title object, nor a longer message
         copy = bytes(bytearray(title))          # equal, but another object
         for other_ic, other_title, n in ((0x01234568, title, 40), (0x01234567, copy, 40),
                                          (0x01234567, title, 49)):
-            g.prepare(1, title, 0x01234567, 48)
+            g.prepare(ahead, title, 0x01234567, 48)
             b = bytearray(4)
             b[0], b[1], b[2], b[3] = (other_ic >> 24, (other_ic >> 16) & 255,
                                       (other_ic >> 8) & 255, other_ic & 255)
-            got = g.keystream(other_title, b, 0, n)
-            assert got is not g._ahead[1][3]            # computed, not the one made ahead
-            assert bytes(got[:16]) == bytes(ref.keystream(other_title, b, 0, n)[:16])
+            got = g._keystream(other_title, b, 0, n, ahead)
+            assert got is not ahead.buf                 # computed, not the one made ahead
+            assert bytes(got[:16]) == bytes(ref._keystream(other_title, b, 0, n)[:16])
+        # and another caller's message never takes it, even for the same IV
+        g.prepare(ahead, title, 0x01234567, 48)
+        assert g._keystream(title, ic, 0, 40) is not ahead.buf
+        assert ahead.title is title
 
 
 def test_prepare_ignores_what_cannot_be_made_ahead():
     g = gcm.Gcm(_EK)
     title = _IV_SERVER[:8]
     for ic, n, t in ((-1, 16, title), (1 << 32, 16, title), (1, 5 * 16, title), (1, 16, b'x')):
-        g.prepare(0, t, ic, n)
-        assert g._ahead[0] is None or g._ahead[0][0] is None
+        ahead = gcm.Ahead()
+        g.prepare(ahead, t, ic, n)
+        assert ahead.title is None

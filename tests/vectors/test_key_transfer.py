@@ -4,6 +4,7 @@
 # may only raise the policy, the rights and protection both methods need, and the end of the
 # server invocation counter. Runs under CPython and MicroPython.
 from dlms import security, axdr, keystore, keywrap
+from dlms import suite0
 from dlms.store import Store
 from dlms.server import Server, AssociationConfig, MECH_LOWEST, MECH_LLS, MECH_HLS_GMAC
 from dlms.server import CTX_LN, CTX_LN_CIPHERED
@@ -26,7 +27,7 @@ KT_RFC3394 = h('C301C1004000002B0000FF020101010202160009181FA68B0A8112B447AEF34B
 AE = AUTH_REQUEST | ENC_REQUEST
 R = READ
 N = NO_ACCESS
-OLD = security.Keys(EK, AK)
+OLD = suite0.Keys(EK, AK)
 
 
 def make(files=None, policy=0x0C, require=None, server_ic=0, ldn_modes=(R | AE, R | AE)):
@@ -59,14 +60,14 @@ def make(files=None, policy=0x0C, require=None, server_ic=0, ldn_modes=(R | AE, 
 
 
 def glo(apdu, ic, keys=OLD, sc=0x30):
-    content = security.protect(keys, sc, CLIENT_ST, ic, apdu)
+    content = suite0.protect(keys, sc, CLIENT_ST, ic, apdu)
     return security.wrap(security.KIND_GLO, None, content, apdu[0])
 
 
 def opened(apdu, keys=OLD):
     """(server IC, plain APDU) of a glo- response."""
     env = security.unwrap(apdu)
-    sc, ic, plain = security.unprotect(keys, SERVER_ST, env[3])
+    sc, ic, plain = suite0.unprotect(keys, SERVER_ST, env[3])
     return ic, bytes(plain)
 
 
@@ -74,7 +75,7 @@ def associate(srv, client_ic=1, keys=OLD):
     s = srv.session(1)
     aare = s.handle(hls_aarq(client_ic=client_ic, keys=keys))
     assert aare_result(aare) == (0, 14), aare_result(aare)
-    fstoc = security.hls_gmac(keys, CLIENT_ST, client_ic + 1, STOC)
+    fstoc = suite0.gmac(keys, CLIENT_ST, client_ic + 1, STOC)
     act = h('C301C1000F0000280000FF010109') + bytes((len(fstoc),)) + fstoc
     ic, r = opened(s.handle(glo(act, client_ic + 1, keys)), keys)
     assert r[:5] == h('C701C10001') and s.assoc.state == am.ASSOCIATED
@@ -105,10 +106,10 @@ def test_key_transfer_answers_under_the_old_key_then_the_new_key_applies():
     s = associate(srv)
     ic_kt, r = opened(s.handle(glo(KT_RFC3394, 3)))       # the response: old keys
     assert r == h('C701C10000')
-    new = security.Keys(NEW_EK, AK)
+    new = suite0.Keys(NEW_EK, AK)
     ic, r = read_ldn(s, 4, new)                           # same association, new key
     assert r[:4] == h('C401C100')
-    assert ic == 0                                        # the new key's counter starts at 0
+    assert ic == 1                                        # the new key's counter starts at 1
     assert s.handle(glo(get_request(1, LDN, 2), 5, OLD)) == h('D80105')
     assert [e for e in srv.events if e[0] == 'key-changed']
     again, _, _ = make(fs.files)                          # and after a restart
@@ -182,9 +183,9 @@ def test_returning_to_an_earlier_key_resumes_its_counter():
     for i in range(20):
         top, _ = read_ldn(s, 3 + i)
     opened(s.handle(glo(KT_RFC3394, 30)))
-    new = security.Keys(NEW_EK, AK)
+    new = suite0.Keys(NEW_EK, AK)
     ic, _ = read_ldn(s, 1, new)
-    assert ic == 0
+    assert ic == 1                              # a new key: its counter starts at 1
     back = key_transfer([(0, EK)])
     opened(s.handle(glo(back, 2, new)), new)
     ic, r = read_ldn(s, 1000, OLD)              # the client floor of EK is kept as well
@@ -198,7 +199,7 @@ def test_authentication_key_transfer_keeps_the_counters():
     new_ak = h('C0C1C2C3C4C5C6C7C8C9CACBCCCDCECF')
     ic1, r = opened(s.handle(glo(key_transfer([(2, new_ak)]), 3)))
     assert r == h('C701C10000')
-    new = security.Keys(EK, new_ak)
+    new = suite0.Keys(EK, new_ak)
     ic2, r = read_ldn(s, 4, new)
     assert r[:4] == h('C401C100') and ic2 == ic1 + 1    # same EK: IVs must not repeat
 
@@ -279,4 +280,24 @@ def test_exhausted_server_counter_refuses_protection_until_a_new_key():
                               policies={SS_LN: (0x0C, 0)}, origin='provisioned')
     keystore.provision(Store('/s', fs2), rec)
     srv3, ks3, _ = make(fs2.files)
-    associate(srv3, keys=security.Keys(NEW_EK, AK))
+    associate(srv3, keys=suite0.Keys(NEW_EK, AK))
+
+
+def test_the_first_server_invocation_counter_of_a_key_is_one():
+    # clients that require the server's counter to be above the 0 they start from refused the
+    # first association with a freshly provisioned meter (issue 11, 3): every new key starts at 1
+    srv, ks, fs = make()                        # a new state
+    s = srv.session(1)
+    aare = s.handle(hls_aarq())
+    ui = [aare[i + 2:i + 2 + aare[i + 1]] for i in range(2, len(aare))
+          if aare[i] == 0xBE][0]
+    glo_init = ui[2:]
+    assert glo_init[0] == 0x28 and suite0.unprotect(OLD, SERVER_ST, glo_init[2:])[1] == 1
+    again, _, _ = make(fs.files)                # after a restart: from the reservation, > 1
+    assert again.counter.next() > 1
+    _, unused, _ = make()                       # a new state's first value: 1, not 0
+    assert unused.server_counter().next() == 1
+    s = associate(srv, 10)
+    opened(s.handle(glo(KT_RFC3394, 12)))       # after key_transfer: the new key starts at 1
+    ic, _ = read_ldn(s, 1, suite0.Keys(NEW_EK, AK))
+    assert ic == 1

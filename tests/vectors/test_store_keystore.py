@@ -93,14 +93,14 @@ def test_client_floor_write_carries_a_server_reservation_that_is_due_soon():
     c = ks.server_counter()
     t = ks.client_counters()
     for i in range(5):
-        c.next()                        # value 5, reserved 8: 3 left, within half a step
-    n = saves(ks)
+        c.next()                        # 1..5 (a key's first value is 1): value 6, reserved 9:
+    n = saves(ks)                       # 3 left, within half a step
     t.accept(CLIENT, 1)                 # a floor write: the server reservation goes along
-    assert saves(ks) == n + 1 and c.reserved == 13
-    assert [c.next() for i in range(8)] == list(range(5, 13))
+    assert saves(ks) == n + 1 and c.reserved == 14
+    assert [c.next() for i in range(8)] == list(range(6, 14))
     assert saves(ks) == n + 1           # no write of its own for these
     back, _ = boot(fs.files)
-    assert back.rec['ic']['server'] == 13 and back.client_counters().fresh(CLIENT, 6)
+    assert back.rec['ic']['server'] == 14 and back.client_counters().fresh(CLIENT, 6)
     assert not back.client_counters().fresh(CLIENT, 5)
 
 

@@ -1,4 +1,6 @@
-# The interface classes, by class_id. A new interface class is one new module plus one line here.
+# The interface classes this package has, by class_id (CLASSES, for tools and tests: the meter
+# builds its objects in firmware/meter.py and looks no class up by id). A new interface class is
+# one new module plus its line here, and its instances in firmware/meter.py.
 from dlms.cosem.data import Data
 from dlms.cosem.register import Register
 from dlms.cosem.clock import Clock

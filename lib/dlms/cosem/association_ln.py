@@ -1,12 +1,14 @@
 # Association LN, class_id 15, version 1 (0.0.40.0.0.255 = the current association).
-# What it shows comes from the session it is read in (`ctx`): object_list (only the objects the
-# association grants, with its access rights), partners, context, xDLMS info, mechanism, status
-# and the security setup reference. The secret is write-only: never readable by anyone.
-# Method 1 reply_to_HLS_authentication hands f(StoC) to the session, which owns the HLS check.
+# What it shows comes from the association it is read in (`ctx`, the session's
+# AssociationView): object_list (only the objects the association grants, with its access
+# rights), partners, context, xDLMS info, mechanism, status and the security setup reference.
+# The secret is write-only (through ctx.change_secret), never readable by anyone. Method 1
+# reply_to_HLS_authentication is HLS pass 3: while it is pending, dlms/authentication.py answers
+# it before any object is asked; once associated there is nothing to reply to (denied).
 from dlms._compat import const
 from dlms import axdr
-from dlms.cosem.base import (CosemObject, SUCCESS, READ_WRITE_DENIED, TYPE_UNMATCHED,
-                             READ, WRITE, AUTH_REQUEST, ENC_REQUEST, INVOKE)
+from dlms.cosem.base import (CosemObject, READ_WRITE_DENIED, TYPE_UNMATCHED, READ, WRITE,
+                             AUTH_REQUEST, ENC_REQUEST, INVOKE)
 
 
 def _oid(arc, last):
@@ -132,11 +134,4 @@ class AssociationLN(CosemObject):
         return READ_WRITE_DENIED
 
     def invoke(self, method, param, ctx):
-        if method == 1:
-            if param is None or param[0] != axdr.OCTET_STRING:
-                return TYPE_UNMATCHED, None
-            reply = ctx.hls_reply(param[1])
-            if reply is None:
-                return READ_WRITE_DENIED, None
-            return SUCCESS, axdr.octets(reply)
         return READ_WRITE_DENIED, None

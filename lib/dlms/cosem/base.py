@@ -1,7 +1,8 @@
 # The interface-class base (IEC 62056-6-2) and the access-right vocabulary.
 # An interface class is one module with one subclass of CosemObject; it answers get/set/action with
-# A-XDR typed values and result codes. It never sees frames, ciphertext or sessions' internals:
-# what it needs of the current association comes through `ctx` (the server's Session).
+# A-XDR typed values and result codes. It never sees frames, ciphertext, sessions or the server:
+# what it needs of the current association comes through `ctx`, the association's narrow view
+# (dlms/server.py AssociationView: what it may read, and a few named requests).
 from dlms._compat import const
 from dlms import axdr
 

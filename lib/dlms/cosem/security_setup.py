@@ -1,8 +1,10 @@
 # Security setup, class_id 64, version 1 (0.0.43.0.e.255): security policy (version 1 flags) and
-# suite of the associations that reference it, the two system titles, and the key management
-# methods security_activate (1) and key_transfer (2). Key material is never an attribute.
-# Persistence and the keys themselves belong to a manager (dlms.keystore.KeyStore) given at
-# construction; without one both methods answer read-write-denied. Methods 3..8 (key agreement,
+# suite of the associations that reference it (they read the policy from here, live), the two
+# system titles, and the key management methods security_activate (1) and key_transfer (2). Key
+# material is never an attribute. Persistence and the keys themselves belong to a manager
+# (dlms.keystore.KeyStore) given at construction; without one both methods answer
+# read-write-denied. A key transfer is a named request of the association (ctx.key_transfer):
+# the new keys apply once the response under the old ones is out. Methods 3..8 (key agreement,
 # certificates) belong to suites 1/2: read-write-denied.
 from dlms._compat import const
 from dlms import axdr
@@ -81,13 +83,7 @@ class SecuritySetup(CosemObject):
             return SUCCESS
         if not self.manager.set_policy(self.logical_name, new, self.security_suite):
             return TEMPORARY_FAILURE
-        self.security_policy = new
-        # the associations that reference this security setup now require at least the policy
-        server = getattr(ctx, 'server', None)
-        if server is not None:
-            for a in server.associations.values():
-                if a.security_setup is self:
-                    a.require |= new & POLICY_SUITE0
+        self.security_policy = new     # the associations that use it read it live
         return SUCCESS
 
     def _key_transfer(self, param, ctx):
@@ -109,4 +105,4 @@ class SecuritySetup(CosemObject):
             if len(wrapped[1]) != _WRAPPED_LEN:
                 return OTHER_REASON
             entries.append((k, bytes(wrapped[1])))
-        return _TRANSFER_RESULT.get(self.manager.transfer(entries, ctx.server), OTHER_REASON)
+        return _TRANSFER_RESULT.get(ctx.key_transfer(self.manager, entries), OTHER_REASON)

@@ -1,0 +1,148 @@
+# The protection of one association: the whole order in which a ciphered request is judged and
+# its response protected, and the state that belongs to it (the client system title, the
+# dedicated key and its counter, the keystreams made ahead in idle time).
+# A request:  envelope -> originator title -> replay check -> decipher and verify -> the client
+#             counter accepted, for authenticated content only -> the plain tag inside.
+# A response: in the envelope of the request, at least as protected as the request and as the
+#             policy requires, under the next server invocation counter.
+# Every refusal raises ProtectionError, which carries the standard answer and the security
+# event; nothing here decides about services, rights or the association state. The suite's
+# cryptography: security.suite(id); the counters: dlms/counters.py, owned by the server.
+from dlms._compat import const
+from dlms import events, security, xdlms
+from dlms.counters import CounterError
+from dlms.gcm import Ahead
+from dlms.security import SC_AUTH, KIND_DED, KIND_GENERAL_DED, SecurityError, split
+
+# exception-response: state-error service-not-allowed (1), service-error ...
+_NOT_ALLOWED = const(1)
+_OPERATION_NOT_POSSIBLE = const(1)
+_OTHER_REASON = const(3)
+_DECIPHERING_ERROR = const(5)
+_INVOCATION_COUNTER_ERROR = const(6)
+_AHEAD = const(48)            # idle(): keystreams for APDUs of up to 48 bytes
+
+
+class ProtectionError(Exception):
+    """A ciphered request (or its response) refused: `answer` is the APDU to send instead (an
+    exception-response), `event` the security event (a dlms/events.py name) or None, `detail`
+    what went wrong (never a secret). `deciphering` says the keys did not fit (a wrong key
+    fails an AARQ's authentication)."""
+
+    def __init__(self, answer, event=None, detail='', deciphering=False):
+        self.answer = answer
+        self.event = event
+        self.detail = detail
+        self.deciphering = deciphering
+
+
+def _refuse(service_error, event=None, detail='', ic=None):
+    return ProtectionError(xdlms.exception_response(_NOT_ALLOWED, service_error, ic), event,
+                           detail, service_error == _DECIPHERING_ERROR)
+
+
+class Protection:
+    def __init__(self, server, sap, suite_id=0):
+        self.server = server
+        self.sap = sap               # the client SAP, for the events
+        self.suite = security.suite(suite_id)
+        self._in = None              # gcm.Ahead of the next request, of its response
+        self._out = None
+        self.reset()
+
+    def reset(self):
+        """A new association (or none): no client title, no dedicated key."""
+        self.client_title = None
+        self.dedicated = None        # suite Keys of the dedicated key, or None
+        self._ded_last = -1
+
+    def set_dedicated(self, key):
+        self.dedicated = self.suite.Keys(key, self.server.keys.ak)
+        self._ded_last = -1
+
+    # ---- requests ----
+    def open(self, env):
+        """(keys, sc, the plain APDU) of an unwrapped ciphered request (security.unwrap). The
+        replay check comes before deciphering; the client counter is accepted only once the tag
+        is right, and only for authenticated content."""
+        kind, plain_tag, st, content = env
+        cst = self.client_title
+        dedicated = kind == KIND_DED or kind == KIND_GENERAL_DED
+        keys = self.dedicated if dedicated else self.server.keys
+        if keys is None or cst is None:
+            raise _refuse(_DECIPHERING_ERROR)
+        if st is not None and st != cst:
+            raise _refuse(_DECIPHERING_ERROR, events.DECIPHERING, 'system title')
+        try:
+            sc, ic = split(content, self.suite.ID)
+        except SecurityError:
+            raise _refuse(_DECIPHERING_ERROR)
+        counters = self.server.client_counters
+        if not (ic > self._ded_last if dedicated else counters.fresh(cst, ic)):
+            expected = self._ded_last + 1 if dedicated else counters.expected(cst)
+            raise _refuse(_INVOCATION_COUNTER_ERROR, events.REPLAY, 'ic %d' % ic, expected)
+        try:
+            inner = self.suite.open_content(keys, cst, content, sc, self._in)
+        except SecurityError:
+            raise _refuse(_DECIPHERING_ERROR, events.DECIPHERING, 'tag')
+        # Only authenticated content moves a counter: without a tag (SC 0x20, encryption only)
+        # anyone can send any counter with it, and accepting it would lock the client out (its
+        # next counters replays), persistently with the keystore's floors. Such a request is
+        # still checked for freshness above, and the policy decides whether it is served.
+        if sc & SC_AUTH:
+            if dedicated:
+                self._ded_last = ic
+            else:
+                try:
+                    counters.accept(cst, ic)      # persists a new floor when one is due
+                except CounterError:
+                    raise _refuse(_OTHER_REASON, events.COUNTER_STORE, 'client counter')
+        if not inner or (plain_tag is not None and inner[0] != plain_tag):
+            raise _refuse(_DECIPHERING_ERROR)
+        return keys, sc, inner
+
+    def can_respond(self):
+        """Refuse (before serving) when no response could be protected: the server counter of
+        the key is used up."""
+        server = self.server
+        if server.counter.exhausted and server.counter_exhausted(self.sap):
+            raise _refuse(_OTHER_REASON)
+
+    # ---- responses ----
+    def seal(self, kind, keys, sc, apdu, policy=0):
+        """The response APDU in envelope `kind`, protected as the request (`sc`) and at least as
+        the policy's response bits ask (AUTH_RESPONSE 0x20 / ENC_RESPONSE 0x40 are SC's bits
+        shifted), under the next server invocation counter. An exception-response has no
+        ciphered form and goes as it is."""
+        if apdu is None or apdu[0] == 0xD8:
+            return apdu
+        server = self.server
+        try:
+            ic = server.counter.next()            # reserved (persisted) before it is used
+            return self.suite.seal(keys, kind, (sc | (policy >> 1)) & 0x30 | self.suite.ID,
+                                   server.system_title, ic, apdu, self._out)
+        except (CounterError, SecurityError):
+            server.counter_exhausted(self.sap)
+            raise _refuse(_OTHER_REASON)
+
+    # ---- idle time ----
+    def idle(self):
+        """Between requests (a transport calls it once a response is on its way): compute ahead
+        the keystreams that the next ciphered request (the client counter expected next) and its
+        response (the next server counter) will use, so that neither waits for AES then. A guess
+        that does not come true costs nothing but this idle time. Never raises."""
+        server = self.server
+        keys = server.keys
+        cst = self.client_title
+        if keys is None or cst is None:
+            return
+        try:
+            if self._in is None:
+                self._in = Ahead()
+                self._out = Ahead()
+            g = keys.gcm
+            g.prepare(self._in, cst, server.client_counters.expected(cst), _AHEAD)
+            if not server.counter.exhausted:
+                g.prepare(self._out, server.system_title, server.counter.value, _AHEAD)
+        except Exception as e:
+            server.event(events.INTERNAL, self.sap, 'idle: ' + e.__class__.__name__)

@@ -1,0 +1,145 @@
+# Security suite 0 (AES-GCM-128), the meter's first suite behind the suite interface every suite
+# module offers: ID (the SC suite nibble), KEY_LEN, Keys(ek, ak), protect/unprotect (SC || IC ||
+# body [|| T12]), seal (the whole ciphered APDU in its envelope, in one buffer), open_content,
+# and gmac (the GMAC of HLS-GMAC). Byte layouts of the envelopes: dlms/security.py. Drives GCM
+# only through its checked calls (dlms/gcm.py). Knows nothing of sessions, policies or counters'
+# storage: keys, titles and invocation counters are passed in.
+from dlms._compat import const
+from dlms import gcm, security
+from dlms.ct import equal as _ct_equal
+from dlms.security import SC_AUTH, SC_ENC, SC_AUTH_ENC, SecurityError
+
+ID = const(0)
+KEY_LEN = const(16)
+_TAG_LEN = const(12)
+_AAD_LEN = const(17)        # SC || AK
+
+
+class Keys:
+    """A cipher key (global unicast EK or a dedicated key) with the authentication key AK.
+    The GHASH table is computed once per key, and the GHASH state after the AAD SC || AK of
+    authenticated and encrypted APDUs (SC 0x30) once per key instead of once per APDU."""
+
+    def __init__(self, ek, ak):
+        if len(ek) != KEY_LEN or len(ak) != KEY_LEN:
+            raise SecurityError('suite 0 keys are 16 bytes')
+        self.ak = bytes(ak)
+        self.gcm = gcm.Gcm(bytes(ek))
+        self.pre = self.gcm.prefix(bytes((SC_AUTH_ENC,)) + self.ak)
+
+    def __repr__(self):  # never show key material
+        return '<Keys>'
+
+
+def _iv(system_title, ic):
+    return bytes(system_title) + ic.to_bytes(4, 'big')
+
+
+def protect(keys, sc, system_title, ic, apdu):
+    """SC || IC || (apdu | ciphertext) [|| T12]; sender's system title and counter."""
+    level = sc & 0x30
+    if level == 0 or (sc & 0x0F) != ID or len(system_title) != 8:
+        raise SecurityError('security control')
+    if not 0 <= ic <= 0xFFFFFFFF:
+        raise SecurityError('invocation counter')
+    iv = _iv(system_title, ic)
+    head = bytes((sc,)) + ic.to_bytes(4, 'big')
+    if level == SC_AUTH:
+        tag = keys.gcm.gmac(iv, bytes((sc,)) + keys.ak + bytes(apdu))
+        return head + bytes(apdu) + tag[:_TAG_LEN]
+    if level == SC_ENC:
+        ct, _ = keys.gcm.encrypt(iv, apdu, b'')
+        return head + ct
+    ct, tag = keys.gcm.encrypt(iv, apdu, bytes((sc,)) + keys.ak)
+    return head + ct + tag[:_TAG_LEN]
+
+
+def seal(keys, kind, sc, system_title, ic, apdu, ahead=None):
+    """security.wrap(kind, system_title, protect(keys, sc, system_title, ic, apdu), apdu[0]),
+    built in one buffer for glo-/ded- APDUs authenticated and encrypted (the others take that
+    way). `ahead`: a gcm.Ahead its owner may have prepared for this IV. Bytes-like: a bytearray
+    on the fast path."""
+    n = len(apdu)
+    if not n:
+        raise SecurityError('empty')
+    size = n + 5 + _TAG_LEN
+    tag = security.ciphered_tag(kind, apdu[0])
+    if sc != SC_AUTH_ENC or len(system_title) != 8 or size > 0xFF or tag is None:
+        return security.wrap(kind, system_title, protect(keys, sc, system_title, ic, apdu),
+                             apdu[0])
+    if not 0 <= ic <= 0xFFFFFFFF:
+        raise SecurityError('invocation counter')
+    o = 2 if size < 0x80 else 3
+    out = bytearray(o + size)
+    out[0] = tag
+    out[o - 1] = size
+    if o == 3:
+        out[1] = 0x81
+    out[o] = sc
+    out[o + 1] = ic >> 24
+    out[o + 2] = (ic >> 16) & 0xFF
+    out[o + 3] = (ic >> 8) & 0xFF
+    out[o + 4] = ic & 0xFF
+    keys.gcm.seal_into(system_title, out, o + 1, keys.pre, _AAD_LEN, apdu, 0, n, out, o + 5,
+                       _TAG_LEN, ahead)
+    return out          # a fresh bytearray: no copy into bytes
+
+
+def open_content(keys, system_title, content, sc, ahead=None):
+    """The APDU inside ciphered content whose SC security.split() has read (bytes-like: a
+    bytearray for authenticated and encrypted content); a bad tag or layout raises
+    SecurityError. The tag is checked (in constant time) before anything is deciphered."""
+    if len(system_title) != 8:
+        raise SecurityError('system title')
+    n = len(content) - 5
+    if sc == SC_AUTH_ENC:
+        n -= _TAG_LEN
+        if n < 0:
+            raise SecurityError('short tag')
+        pt = bytearray(n)
+        if not keys.gcm.open_into(system_title, content, 1, keys.pre, _AAD_LEN, content, 5, n,
+                                  pt, 0, _TAG_LEN, ahead):
+            raise SecurityError('tag')
+        return pt           # a fresh bytearray: no copy into bytes
+    iv = bytes(system_title) + bytes(content[1:5])
+    level = sc & 0x30
+    body = content[5:]
+    if level == SC_ENC:
+        pt, _ = keys.gcm.encrypt(iv, body, b'')
+        return pt
+    if n < _TAG_LEN:
+        raise SecurityError('short tag')
+    n -= _TAG_LEN
+    tag = body[n:]
+    if level == SC_AUTH:
+        apdu = bytes(body[:n])
+        expect = keys.gcm.gmac(iv, bytes((sc,)) + keys.ak + apdu)
+        if not _ct_equal(expect[:_TAG_LEN], tag):
+            raise SecurityError('tag')
+        return apdu
+    pt = keys.gcm.decrypt(iv, body[:n], bytes((sc,)) + keys.ak, tag)
+    if pt is None:
+        raise SecurityError('tag')
+    return pt
+
+
+def unprotect(keys, system_title, content):
+    """Inverse of protect: returns (sc, ic, apdu); a bad tag or layout raises SecurityError."""
+    sc, ic = security.split(content, ID)
+    return sc, ic, open_content(keys, system_title, content, sc)
+
+
+def gmac(keys, system_title, ic, challenge, sc=SC_AUTH):
+    """SC || IC || GMAC(SC || AK || challenge), IV = title || IC (HLS-GMAC f(challenge))."""
+    tag = keys.gcm.gmac(_iv(system_title, ic), bytes((sc,)) + keys.ak + bytes(challenge))
+    return bytes((sc,)) + ic.to_bytes(4, 'big') + tag[:_TAG_LEN]
+
+
+def gmac_verify(keys, system_title, blob, challenge):
+    """Check a received f(challenge) against the sender's title; the IC inside the blob is used
+    and the whole 17 bytes are compared in constant time."""
+    if len(blob) != 17 or (blob[0] & 0x3F) != (SC_AUTH | ID):
+        return False
+    ic = int.from_bytes(blob[1:5], 'big')
+    return _ct_equal(gmac(keys, system_title, ic, challenge, blob[0]), blob)
+
