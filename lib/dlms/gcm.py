@@ -321,14 +321,6 @@ class Ahead:
         self.ic = 0
         self.nb = 0
 
-    def take(self, a, b, boff, nb):
-        """The keystream when it was made for IV a || b[boff:boff+4] and has nb blocks."""
-        if self.title is a and nb <= self.nb and self.ic == (
-                (b[boff] << 24) | (b[boff + 1] << 16) | (b[boff + 2] << 8) | b[boff + 3]):
-            self.title = None
-            return self.buf
-        return None
-
 
 class Gcm:
     """AES-GCM for one key.  backend: AES backend for aes.new();
@@ -387,10 +379,10 @@ class Gcm:
         # E(J0) then the counter blocks for an n-byte message, IV = a[0:8] || b[boff:boff+4]:
         # the one made ahead when it fits, else in the scratch buffer (or one of its own)
         nb = ((n + 15) >> 4) + 1
-        if ahead is not None:
-            ks = ahead.take(a, b, boff, nb)
-            if ks is not None:
-                return ks
+        if ahead is not None and ahead.title is a and nb <= ahead.nb and ahead.ic == (
+                (b[boff] << 24) | (b[boff + 1] << 16) | (b[boff + 2] << 8) | b[boff + 3]):
+            ahead.title = None          # handed out once
+            return ahead.buf
         if nb > SCRATCH_BLOCKS:
             ks = kv = bytearray(nb << 4)
         else:

@@ -12,7 +12,7 @@ from dlms._compat import const
 from dlms import events, security, xdlms
 from dlms.counters import CounterError
 from dlms.gcm import Ahead
-from dlms.security import SC_AUTH, KIND_DED, KIND_GENERAL_DED, SecurityError, split
+from dlms.security import SecurityError, split
 
 # exception-response: state-error service-not-allowed (1), service-error ...
 _NOT_ALLOWED = const(1)
@@ -21,6 +21,10 @@ _OTHER_REASON = const(3)
 _DECIPHERING_ERROR = const(5)
 _INVOCATION_COUNTER_ERROR = const(6)
 _AHEAD = const(48)            # idle(): keystreams for APDUs of up to 48 bytes
+_MAX_U32 = const(0xFFFFFFFF)
+_SC_AUTH = const(0x10)        # security.SC_AUTH
+_KIND_DED = const(2)          # security.KIND_DED, KIND_GENERAL_DED
+_KIND_GENERAL_DED = const(4)
 
 
 class ProtectionError(Exception):
@@ -45,7 +49,10 @@ class Protection:
     def __init__(self, server, sap, suite_id=0):
         self.server = server
         self.sap = sap               # the client SAP, for the events
-        self.suite = security.suite(suite_id)
+        self.suite = suite = security.suite(suite_id)
+        self._sid = suite.ID         # what every request uses, bound once
+        self._open = suite.open_content
+        self._seal = suite.seal
         self._in = None              # gcm.Ahead of the next request, of its response
         self._out = None
         self.reset()
@@ -64,17 +71,18 @@ class Protection:
     def open(self, env):
         """(keys, sc, the plain APDU) of an unwrapped ciphered request (security.unwrap). The
         replay check comes before deciphering; the client counter is accepted only once the tag
-        is right, and only for authenticated content."""
+        is right, and only for authenticated content; and a request whose response could not be
+        protected (the server counter used up) is refused before it is served."""
         kind, plain_tag, st, content = env
         cst = self.client_title
-        dedicated = kind == KIND_DED or kind == KIND_GENERAL_DED
+        dedicated = kind == _KIND_DED or kind == _KIND_GENERAL_DED
         keys = self.dedicated if dedicated else self.server.keys
         if keys is None or cst is None:
             raise _refuse(_DECIPHERING_ERROR)
         if st is not None and st != cst:
             raise _refuse(_DECIPHERING_ERROR, events.DECIPHERING, 'system title')
         try:
-            sc, ic = split(content, self.suite.ID)
+            sc, ic = split(content, self._sid)
         except SecurityError:
             raise _refuse(_DECIPHERING_ERROR)
         counters = self.server.client_counters
@@ -82,14 +90,14 @@ class Protection:
             expected = self._ded_last + 1 if dedicated else counters.expected(cst)
             raise _refuse(_INVOCATION_COUNTER_ERROR, events.REPLAY, 'ic %d' % ic, expected)
         try:
-            inner = self.suite.open_content(keys, cst, content, sc, self._in)
+            inner = self._open(keys, cst, content, sc, self._in)
         except SecurityError:
             raise _refuse(_DECIPHERING_ERROR, events.DECIPHERING, 'tag')
         # Only authenticated content moves a counter: without a tag (SC 0x20, encryption only)
         # anyone can send any counter with it, and accepting it would lock the client out (its
         # next counters replays), persistently with the keystore's floors. Such a request is
         # still checked for freshness above, and the policy decides whether it is served.
-        if sc & SC_AUTH:
+        if sc & _SC_AUTH:
             if dedicated:
                 self._ded_last = ic
             else:
@@ -99,14 +107,11 @@ class Protection:
                     raise _refuse(_OTHER_REASON, events.COUNTER_STORE, 'client counter')
         if not inner or (plain_tag is not None and inner[0] != plain_tag):
             raise _refuse(_DECIPHERING_ERROR)
-        return keys, sc, inner
-
-    def can_respond(self):
-        """Refuse (before serving) when no response could be protected: the server counter of
-        the key is used up."""
+        # no response could be protected: the server counter of the key is used up
         server = self.server
-        if server.counter.exhausted and server.counter_exhausted(self.sap):
+        if server.counter.value > _MAX_U32 and server.counter_exhausted(self.sap):
             raise _refuse(_OTHER_REASON)
+        return keys, sc, inner
 
     # ---- responses ----
     def seal(self, kind, keys, sc, apdu, policy=0):
@@ -119,8 +124,8 @@ class Protection:
         server = self.server
         try:
             ic = server.counter.next()            # reserved (persisted) before it is used
-            return self.suite.seal(keys, kind, (sc | (policy >> 1)) & 0x30 | self.suite.ID,
-                                   server.system_title, ic, apdu, self._out)
+            return self._seal(keys, kind, (sc | (policy >> 1)) & 0x30 | self._sid,
+                              server.system_title, ic, apdu, self._out)
         except (CounterError, SecurityError):
             server.counter_exhausted(self.sap)
             raise _refuse(_OTHER_REASON)

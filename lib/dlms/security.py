@@ -16,7 +16,7 @@ GENERAL_GLO = const(0xDB)
 GENERAL_DED = const(0xDC)
 
 # plain tag -> (glo tag, ded tag); requests and responses of the LN services, Initiate and errors.
-_CIPHERED = {
+CIPHERED = {
     0x01: (0x21, 0x41),  # initiateRequest
     0x08: (0x28, 0x48),  # initiateResponse
     0x0E: (0x2E, 0x4E),  # confirmedServiceError
@@ -34,7 +34,7 @@ KIND_GENERAL_DED = const(4)
 
 # ciphered tag -> (kind, plain tag)
 _PLAIN = {}
-for _p, _gd in _CIPHERED.items():
+for _p, _gd in CIPHERED.items():
     _PLAIN[_gd[0]] = (KIND_GLO, _p)
     _PLAIN[_gd[1]] = (KIND_DED, _p)
 
@@ -54,7 +54,7 @@ def suite(suite_id):
 
 def ciphered_tag(kind, plain_tag):
     """The glo- or ded- tag of a plain APDU tag (kind KIND_GLO / KIND_DED), else None."""
-    pair = _CIPHERED.get(plain_tag)
+    pair = CIPHERED.get(plain_tag)
     if pair is None or (kind != KIND_GLO and kind != KIND_DED):
         return None
     return pair[0] if kind == KIND_GLO else pair[1]

@@ -205,7 +205,8 @@ class Session:
         self.server = server
         self.client_sap = client_sap
         self.server_sap = server_sap
-        self.cfg = server.associations.get(client_sap)
+        self.cfg = cfg = server.associations.get(client_sap)
+        self.context_id = cfg.context_id if cfg is not None else CTX_LN
         self.assoc = am.Association()
         self.protection = Protection(server, client_sap)
         self.view = AssociationView(self)
@@ -220,10 +221,7 @@ class Session:
         self.stoc = None
         self.ctos = None
         self.long_get = None
-
-    @property
-    def context_id(self):
-        return self.cfg.context_id if self.cfg is not None else CTX_LN
+        self.policy = 0              # cfg.require as read for the request being served
 
     @property
     def mechanism(self):
@@ -285,6 +283,8 @@ class Session:
             return establish.rlrq(self, apdu)
         if len(apdu) > self.server.max_pdu + _CIPHER_OVERHEAD:
             return xdlms.refusal(xdlms.PDU_TOO_LONG)
+        cfg = self.cfg
+        self.policy = policy = cfg.require if cfg is not None else 0   # read once per request
         try:
             env = security.unwrap(apdu)
         except security.SecurityError:
@@ -303,7 +303,6 @@ class Session:
         prot = self.protection
         try:
             keys, sc, inner = prot.open(env)
-            prot.can_respond()
         except ProtectionError as e:
             if e.event is not None:
                 self.server.event(e.event, self.client_sap, e.detail)
@@ -313,6 +312,6 @@ class Session:
         resp = services.serve(self, inner, (sc & 0x30) >> 2,
                               _CIPHER_OVERHEAD + 9 if env[2] is not None else _CIPHER_OVERHEAD)
         try:
-            return prot.seal(env[0], keys, sc, resp, self.cfg.require)
+            return prot.seal(env[0], keys, sc, resp, policy)
         except ProtectionError as e:
             return e.answer

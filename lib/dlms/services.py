@@ -86,8 +86,9 @@ def abort(s, detail):
 # ---- access rights ----
 
 def _need(s, mode):
-    # the request protection an access mode asks for under this association's policy
-    return (mode | s.cfg.require) & _REQUEST_BITS
+    # the request protection an access mode asks for under this association's policy (as the
+    # session read it for this request)
+    return (mode | s.policy) & _REQUEST_BITS
 
 
 def _lookup(s, class_id, ln):

@@ -11,6 +11,8 @@ from dlms.security import SC_AUTH, SC_ENC, SC_AUTH_ENC, SecurityError
 
 ID = const(0)
 KEY_LEN = const(16)
+_GLO = const(1)             # security.KIND_GLO, KIND_DED
+_DED = const(2)
 _TAG_LEN = const(12)
 _AAD_LEN = const(17)        # SC || AK
 
@@ -63,15 +65,16 @@ def seal(keys, kind, sc, system_title, ic, apdu, ahead=None):
     if not n:
         raise SecurityError('empty')
     size = n + 5 + _TAG_LEN
-    tag = security.ciphered_tag(kind, apdu[0])
-    if sc != SC_AUTH_ENC or len(system_title) != 8 or size > 0xFF or tag is None:
+    pair = security.CIPHERED.get(apdu[0])
+    if (sc != SC_AUTH_ENC or len(system_title) != 8 or size > 0xFF or pair is None
+            or (kind != _GLO and kind != _DED)):
         return security.wrap(kind, system_title, protect(keys, sc, system_title, ic, apdu),
                              apdu[0])
     if not 0 <= ic <= 0xFFFFFFFF:
         raise SecurityError('invocation counter')
     o = 2 if size < 0x80 else 3
     out = bytearray(o + size)
-    out[0] = tag
+    out[0] = pair[0] if kind == _GLO else pair[1]
     out[o - 1] = size
     if o == 3:
         out[1] = 0x81
