@@ -15,9 +15,13 @@ DEFAULTS = {
     'kek': DEMO_KEK,
     'bk': '',                       # global broadcast key (none until key_transfer sets one)
     'allow_demo_keys': None,        # None: the virtual meter yes, a board no; or true / false
+    'public_key': None,             # the public-key part (SAP 2, Security setup 0.0.43.0.1.255):
+                                    # None = when lib/dlms_pk is there (and, on the virtual meter,
+                                    # the heap has room for it); or true / false
     'security_policy': 0x0C,        # security setup policy (version 1 flags) of a new state
     'logical_device_name': 'MMM0000012345678',
     'lls_password': '12345678',
+    'hls_secret': '0123456789ABCDEF',   # HLS-SHA256 (SAP 3) secret of a new state (demo value)
     'wrapper_host': '127.0.0.1',
     'wrapper_port': 4059,
     'max_pdu': 1024,

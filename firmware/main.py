@@ -59,8 +59,13 @@ async def run(opts):
         cfg['wrapper_host'] = opts['host']
     store = Store(opts.get('state') or board.STATE_DIR)
     sup.boot(store)
+    if cfg['public_key'] is None:
+        cfg['public_key'] = supervisor.public_key_fits(board, log)
     meter = metermod.build(cfg, store, board.utc_now, board.random_bytes, on_event,
                            virtual=board.NAME == 'host')
+    prepare = getattr(board, 'prepare', None)       # the virtual meter's demo material
+    if prepare is not None:
+        prepare(meter, log)
     log('board %s, AES backend %s' % (board.NAME, supervisor.aes_backend(board)))
     for line in metermod.describe(meter) + supervisor.key_identities(meter):
         log(line)
@@ -70,6 +75,7 @@ async def run(opts):
     served = await ports.start(meter.server, cfg, opts, board, log)
     sup.heap('at start')
     sup.ready()
+    events_second()                 # the start's events do not use up the first second's lines
     log('ready')
     while True:
         await asyncio.sleep(1)

@@ -8,6 +8,7 @@ from dlms._compat import const
 from dlms import axdr, security, keystore
 from dlms.server import (Server, AssociationConfig, MECH_LOWEST, MECH_LLS, MECH_HLS_GMAC, CTX_LN,
                          CTX_LN_CIPHERED)
+from dlms.authentication import HLS_SHA256, HLS_ECDSA
 from dlms.counters import InvocationCounter, CounterError
 from dlms.cosem.base import AUTH_REQUEST, ENC_REQUEST
 from dlms.cosem import Data, Register, Clock, AssociationLN, SecuritySetup
@@ -27,7 +28,10 @@ _RWA = const(0x6F)      # READ | WRITE | _AE
 PUBLIC_SAP = 16
 READER_SAP = 17
 MANAGEMENT_SAP = 1
-SECURITY_SETUP_LN = b'\x00\x00\x2b\x00\x00\xff'     # 0.0.43.0.0.255
+ECDSA_SAP = 2
+SHA256_SAP = 3
+SECURITY_SETUP_LN = b'\x00\x00\x2b\x00\x00\xff'     # 0.0.43.0.0.255, suite 0
+SECURITY_SETUP_1_LN = b'\x00\x00\x2b\x00\x01\xff'   # 0.0.43.0.1.255, suite 1
 
 
 class Meter:
@@ -41,6 +45,7 @@ class Meter:
         self.refused = refused          # why ciphered service is refused, or None
         self.virtual = virtual
         self.events = None              # dlms.eventlog.SecurityEventLog
+        self.pki = None                 # dlms_pk.certstore.CertStore, or None
 
     def tick(self):
         """Once a second from the main loop: writes that were held back."""
@@ -73,8 +78,10 @@ def _initial(cfg, entropy):
         _hex(cfg['system_title'], 8, 'system title'), _hex(cfg['ek'], 16, 'EK'),
         _hex(cfg['ak'], 16, 'AK'), _hex(cfg['kek'], 16, 'KEK'),
         _hex(cfg['bk'], 16, 'BK') if cfg['bk'] else b'',
-        lls={READER_SAP: cfg['lls_password'].encode()}, seed=entropy(32),
-        policies={SECURITY_SETUP_LN: (cfg['security_policy'], 0)}, origin='config')
+        lls={READER_SAP: cfg['lls_password'].encode(), SHA256_SAP: cfg['hls_secret'].encode()},
+        seed=entropy(32), policies={SECURITY_SETUP_LN: (cfg['security_policy'], 0),
+                                    SECURITY_SETUP_1_LN: (cfg['security_policy'], 1)},
+        origin='config')
 
 
 def _refusing_counter():
@@ -114,16 +121,25 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
             store.save('keystore_fault', {'reason': refused})
         except Exception:
             pass
+    hls_secret = None
     if ks.ok:
         st = ks.system_title
         secret = ks.secret(READER_SAP)
+        hls_secret = ks.secret(SHA256_SAP)
+        if hls_secret is None and refused is None:      # a state from before SAP 3
+            hls_secret = cfg['hls_secret'].encode()
+            if not ks.set_secret(SHA256_SAP, hls_secret):
+                hls_secret = None
         pol = ks.policy(SECURITY_SETUP_LN)
         policy = pol[0] if pol is not None else cfg['security_policy']
+        pol1 = ks.policy(SECURITY_SETUP_1_LN)
+        policy1 = pol1[0] if pol1 is not None else cfg['security_policy']
     else:
         st = _hex(cfg['system_title'], 8, 'system title')
         secret = None
-        policy = cfg['security_policy']
+        policy = policy1 = cfg['security_policy']
     policy = (policy | AUTH_REQUEST | ENC_REQUEST) & POLICY_SUITE0
+    policy1 = (policy1 | AUTH_REQUEST | ENC_REQUEST) & POLICY_SUITE0
 
     t0 = now()
     start_wh = cfg['energy_start_wh']
@@ -139,6 +155,11 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
     current = AssociationLN('0.0.40.0.0.255')
     sec_setup = SecuritySetup(SECURITY_SETUP_LN, st, security_policy=policy, security_suite=0,
                               manager=ks if refused is None else None)
+    pki = _pki(ks, store, clock, rng) if refused is None and cfg['public_key'] else None
+    sec_setup1 = None
+    if pki is not None:             # suite 1 needs the public-key package (lib/dlms_pk)
+        sec_setup1 = SecuritySetup(SECURITY_SETUP_1_LN, st, security_policy=policy1,
+                                   security_suite=1, manager=ks, pki=pki)
     events = SecurityEventLog(clock, store, cfg['event_log_entries'], now,
                               cfg['event_log_save_s'], cfg['event_log_coalesce_s'])
     lockout = Lockout(now, store, cfg['lockout_failures'], cfg['lockout_seconds'],
@@ -160,22 +181,43 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
         READER_SAP, 'reader', MECH_LLS, CTX_LN, secret=secret, objects=(
             ldn_e, clock_e, (active_energy, (_R, _R, _R), (_N,)), current_e))
     ra2 = (_RA, _RA)
-    management = AssociationConfig(
-        MANAGEMENT_SAP, 'management', MECH_HLS_GMAC, CTX_LN_CIPHERED,
-        security_setup=sec_setup, objects=[
+    # management (HLS-GMAC) and the public-key demo associations share objects and rights;
+    # SAP 2 reaches its own Security setup (suite 1), SAP 1 that one's key pair and certificate
+    # methods too (a head-end enrols a new meter's certificates over SAP 1: SAP 2 needs them)
+    ss_rights = (_RA, _RA, _RA, _RA, _RA, _RA)
+    ss1_methods = (_RA, _RA, _N, _RA, _RA, _RA, _RA, _RA)
+
+    def managed(ss, change_secret=_N):
+        objs = [
             (ldn, ra2, ()),
             (clock, (_RA, _RWA, _RWA, _RA, _RA, _RA, _RA, _RA, _RA),
              (_N, _N, _RA, _N, _N, _RA)),
             (active_energy, (_RA, _RA, _RA), (_N,)),
-            (current, (_RA, _RA, _RA, _RA, _RA, _RA, _N, _RA, _RA), (_RA, _N, _N, _N)),
-            (sec_setup, (_RA, _RA, _RA, _RA, _RA, _RA), (_RA, _RA, _N, _N, _N, _N, _N, _N)),
+            (current, (_RA, _RA, _RA, _RA, _RA, _RA, _N, _RA, _RA),
+             (_RA, change_secret, _N, _N)),
+            (ss, ss_rights, (_RA, _RA, _N, _N, _N, _N, _N, _N) if ss.security_suite == 0
+             else ss1_methods),
             (events.code, ra2, ()),
             (events.count, ra2, ()),
             (events.profile, (_RA, _RA, _RA, _RA, _RA, _RA, _RA, _RA), (_N, _N)),
-        ])
+        ]
+        if ss is sec_setup and sec_setup1 is not None:
+            objs.insert(5, (sec_setup1, ss_rights, ss1_methods))
+        return objs
+    management = AssociationConfig(
+        MANAGEMENT_SAP, 'management', MECH_HLS_GMAC, CTX_LN_CIPHERED,
+        security_setup=sec_setup, objects=managed(sec_setup))
     associations = [public, management]
     if secret is not None:          # without its secret from the store, no reader association
         associations.insert(1, reader)
+    if hls_secret is not None:
+        associations.append(AssociationConfig(
+            SHA256_SAP, 'hls-sha256', HLS_SHA256, CTX_LN_CIPHERED, secret=hls_secret,
+            security_setup=sec_setup, objects=managed(sec_setup, _RA)))
+    if sec_setup1 is not None:
+        associations.append(AssociationConfig(
+            ECDSA_SAP, 'hls-ecdsa', HLS_ECDSA, CTX_LN_CIPHERED, security_setup=sec_setup1,
+            objects=managed(sec_setup1)))
     if refused is None:
         server = Server(st, ks.keys(), associations, rng, ks.server_counter(),
                         max_pdu=cfg['max_pdu'], client_counters=ks.client_counters(),
@@ -195,9 +237,21 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
                'association': current, 'security_setup': sec_setup,
                'event_code': events.code, 'event_count': events.count,
                'event_log': events.profile}
+    if sec_setup1 is not None:
+        objects['security_setup_1'] = sec_setup1
     m = Meter(server, objects, demo, st, ks, refused, virtual)
     m.events = events
+    m.pki = pki
     return m
+
+
+def _pki(ks, store, clock, rng):
+    """The certificate store of the public-key suites, when the optional package is there."""
+    try:
+        from dlms_pk.certstore import CertStore
+    except ImportError:
+        return None
+    return CertStore(ks, store, clock.time, rng)
 
 
 _ORIGINS = {'provisioned': 'provisioned', 'config': 'from the configuration',
@@ -222,6 +276,10 @@ def describe(meter):
             'other keys' if meter.demo_keys else 'keys', origin))
     if meter.refused is not None:
         lines.append('CIPHERED SERVICE REFUSED: %s' % meter.refused)
-    lines.append('associations: SAP 16 public (lowest), SAP 17 reader (LLS), '
-                 'SAP 1 management (HLS-GMAC, authenticated and encrypted)')
+    names = {PUBLIC_SAP: '16 public (lowest)', READER_SAP: '17 reader (LLS)',
+             MANAGEMENT_SAP: '1 management (HLS-GMAC, suite 0)',
+             SHA256_SAP: '3 HLS-SHA256 (suite 0)', ECDSA_SAP: '2 HLS-ECDSA (suite 1)'}
+    lines.append('associations: SAP ' + ', SAP '.join(
+        [names[sap] for sap in (PUBLIC_SAP, READER_SAP, MANAGEMENT_SAP, SHA256_SAP, ECDSA_SAP)
+         if sap in meter.server.associations]))
     return lines

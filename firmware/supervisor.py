@@ -62,6 +62,24 @@ def key_identities(meter):
     return ['keys loaded (identity = keystore fingerprint, never the value): ' + ', '.join(parts)]
 
 
+def public_key_fits(board, log):
+    """Whether the meter takes its public-key part: when lib/dlms_pk is there, and a profile
+    that runs code from the heap (the virtual meter: PUBLIC_KEY_MIN_FREE) has that much free
+    after the imports (a board-sized SIM_HEAP leaves it out, as a board deployed without it)."""
+    try:
+        import dlms_pk          # noqa: F401
+    except ImportError:
+        return False
+    need = getattr(board, 'PUBLIC_KEY_MIN_FREE', 0)
+    if need and hasattr(gc, 'mem_free'):
+        gc.collect()
+        if gc.mem_free() < need:
+            log('public-key part left out: %d bytes of heap free, it needs %d'
+                % (gc.mem_free(), need))
+            return False
+    return True
+
+
 def config_path(board):
     """The board's configuration file when it exists (a board has no command line)."""
     path = getattr(board, 'CONFIG_FILE', None)

@@ -6,6 +6,7 @@
 # Adding a mechanism: one class here and its entry in MECHANISMS. The session gives each the
 # association's state (`s`: cfg, server, protection, ctos, stoc); nothing here parses an APDU
 # other than the HLS reply's parameter.
+import hashlib
 from dlms._compat import const
 from dlms import axdr, xdlms
 from dlms.ct import equal
@@ -16,6 +17,8 @@ from dlms.cosem import base as cb
 LOWEST = const(0)
 LLS = const(1)
 HLS_GMAC = const(5)
+HLS_SHA256 = const(6)
+HLS_ECDSA = const(7)
 
 # Association LN (class 15), the current association, method 1 reply_to_HLS_authentication
 _ASSOCIATION_LN = const(15)
@@ -31,6 +34,8 @@ class Mechanism:
     calling_title = False     # pass 1 needs the client system title (calling-AP-title)
     challenge = False         # the AARE carries StoC; passes 3 and 4 follow
     guessable = False         # failures count towards the lockout: the secret can be guessed
+    challenge_min = 8         # CtoS and StoC lengths, bytes
+    challenge_max = 64
 
     def pass1(self, s, aarq):
         """None when the AARQ's authentication is acceptable, else (diagnostic, detail)."""
@@ -41,8 +46,13 @@ class Mechanism:
         return False
 
     def pass4(self, s):
-        """f(CtoS) for the client; raises CounterError when it cannot be protected."""
-        raise CounterError('no pass 4')
+        """f(CtoS) for the client, or None when it cannot be made; CounterError when no
+        counter value is left to make it with."""
+        return None
+
+    def _ctos(self, aarq):
+        ctos = aarq.auth_value
+        return ctos is not None and self.challenge_min <= len(ctos) <= self.challenge_max
 
 
 class Lowest(Mechanism):
@@ -68,26 +78,111 @@ class HlsGmac(Mechanism):
     challenge = True
 
     def pass1(self, s, aarq):
-        ctos = aarq.auth_value
-        if ctos is None or not 8 <= len(ctos) <= 64 or s.server.keys is None:
+        if not self._ctos(aarq) or s.server.keys is None:
             return DIAG_AUTHENTICATION_FAILURE, 'hls challenge'
         return None
 
     def pass3(self, s, blob):
-        keys = s.server.keys
+        keys = s.protection.keys()
         return keys is not None and s.protection.suite.gmac_verify(
             keys, s.protection.client_title, blob, s.stoc)
 
     def pass4(self, s):
         server = s.server
         ic = server.counter.next()
-        return s.protection.suite.gmac(server.keys, server.system_title, ic, s.ctos)
+        return s.protection.suite.gmac(s.protection.keys(), server.system_title, ic, s.ctos)
+
+
+class HlsSha256(Mechanism):
+    """HLS-SHA256 (6): pass 3 SHA-256(secret || STc || STs || StoC || CtoS), pass 4
+    SHA-256(secret || STs || STc || CtoS || StoC) (dlms-public-key.md 2.1), the secret being the
+    association's (Association LN attribute 7, change_HLS_secret). A shared secret may be weak:
+    failures count towards the lockout."""
+    id = HLS_SHA256
+    calling_title = True
+    challenge = True
+    guessable = True
+
+    def pass1(self, s, aarq):
+        if not self._ctos(aarq) or not s.cfg.secret:
+            return DIAG_AUTHENTICATION_FAILURE, 'hls challenge'
+        return None
+
+    @staticmethod
+    def _f(secret, first, second, c1, c2):
+        h = hashlib.sha256(secret)
+        for part in (first, second, c1, c2):
+            h.update(part)
+        return h.digest()
+
+    def pass3(self, s, blob):
+        return equal(blob, self._f(s.cfg.secret, s.protection.client_title,
+                                   s.server.system_title, s.stoc, s.ctos))
+
+    def pass4(self, s):
+        return self._f(s.cfg.secret, s.server.system_title, s.protection.client_title, s.ctos,
+                       s.stoc)
+
+
+class HlsEcdsa(Mechanism):
+    """HLS-ECDSA (7), suites 1 and 2: pass 3 is the client's ECDSA signature (raw r || s) over
+    STc || STs || StoC || CtoS, verified with the key of the client's digital-signature
+    certificate held for its calling AP-title (dlms_pk/certstore.py; removed: revoked); pass 4 the
+    meter's signature over STs || STc || CtoS || StoC with its own digital-signature key, the
+    nonce hedged with the DRBG. Challenges 32..64 bytes. Nothing to guess: no lockout."""
+    id = HLS_ECDSA
+    calling_title = True
+    challenge = True
+    challenge_min = 32
+
+    @staticmethod
+    def _pk(s):
+        # (certificate store, curve) of the association's Security setup, or None
+        ss = s.cfg.security_setup
+        if ss is None or getattr(ss, 'pki', None) is None:
+            return None
+        try:
+            from dlms import security
+            return ss.pki, security.suite(ss.security_suite).CURVE
+        except (AttributeError, ValueError):
+            return None
+
+    def pass1(self, s, aarq):
+        if not self._ctos(aarq):
+            return DIAG_AUTHENTICATION_FAILURE, 'hls challenge'
+        pk = self._pk(s)
+        if pk is None or pk[0].own_key(0, pk[1]) is None:
+            return DIAG_AUTHENTICATION_FAILURE, 'no signing key'
+        if pk[0].peer_key(bytes(aarq.calling_ap_title), 0, pk[1]) is None:
+            return DIAG_AUTHENTICATION_FAILURE, 'no valid client certificate'
+        return None
+
+    def pass3(self, s, blob):
+        pk = self._pk(s)
+        if pk is None:
+            return False
+        from dlms_pk import ec
+        cst = s.protection.client_title
+        pub = pk[0].peer_key(cst, 0, pk[1])      # again: removed meanwhile is revoked
+        return pub is not None and ec.verify(pk[1], pub, cst + s.server.system_title + s.stoc +
+                                             s.ctos, blob)
+
+    def pass4(self, s):
+        pk = self._pk(s)
+        d = pk[0].own_key(0, pk[1]) if pk is not None else None
+        if d is None:
+            return None
+        from dlms_pk import ec
+        return ec.sign(pk[1], d, s.server.system_title + s.protection.client_title + s.ctos +
+                       s.stoc, s.server.rng(32))
 
 
 MECHANISMS = {
     LOWEST: Lowest(),
     LLS: Lls(),
     HLS_GMAC: HlsGmac(),
+    HLS_SHA256: HlsSha256(),
+    HLS_ECDSA: HlsEcdsa(),
 }
 
 
@@ -107,11 +202,13 @@ def reply(s, req):
     answered) leaves the association non-associated and is a security event."""
     mech = s.mechanism_obj
     param = req.parameter
-    if param is not None and param[0] == axdr.OCTET_STRING and mech.pass3(s, param[1]):
+    if param is not None and param[0] == axdr.OCTET_STRING and mech.pass3(s, bytes(param[1])):
         try:
             f = mech.pass4(s)
         except CounterError:           # exhausted, or the reservation was not persisted
             s.server.counter_exhausted(s.client_sap)
+            f = None
+        if f is None:
             s.assoc.event(am.HLS_FAILED)
             return xdlms.action_response_normal(req.invoke_id, cb.READ_WRITE_DENIED)
         s.assoc.event(am.HLS_PASSED)

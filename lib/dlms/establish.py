@@ -126,7 +126,7 @@ def aarq(s, apdu):
     prot = s.protection
     sc = 0
     kind = None
-    keys = server.keys
+    keys = prot.keys()
     if env is not None:
         if not ciphered or env[1] not in (None, xdlms.INITIATE_REQUEST) or env[0] not in (
                 security.KIND_GLO, security.KIND_GENERAL_GLO):
@@ -202,7 +202,7 @@ def aarq(s, apdu):
             return _reject(s, _DIAG_NO_REASON)
     if mech.challenge:
         s.ctos = bytes(req.auth_value)
-        s.stoc = bytes(server.rng(server.challenge_length))
+        s.stoc = bytes(server.rng(max(server.challenge_length, mech.challenge_min)))
         s.assoc.event(am.AARQ_ACCEPTED_HLS)
         return _aare(s, cfg.context_id, _ACCEPTED, _DIAG_AUTHENTICATION_REQUIRED, _USER, resp,
                      mech.id, s.stoc, titled)

@@ -25,6 +25,10 @@ STORE_WRITE = 'store-write-failed'
 ABORTED = 'association-aborted'
 CONNECTION_LIMIT = 'connection-limit'
 PROVISIONED = 'keys-provisioned'
+KEY_PAIR = 'key-pair-generated'
+CERT_IMPORTED = 'certificate-imported'
+CERT_REMOVED = 'certificate-removed'
+CERT_REJECTED = 'certificate-rejected'
 
 # name -> (event code, frequent)
 CODES = {
@@ -46,6 +50,10 @@ CODES = {
     ABORTED: (16, True),            # an association ended for a request it may not send
     CONNECTION_LIMIT: (17, True),   # a TCP connection refused or closed for another one
     PROVISIONED: (18, False),       # first start with keys written by tools/provision.py
+    KEY_PAIR: (19, False),          # Security setup generate_key_pair made a key pair
+    CERT_IMPORTED: (20, False),     # import_certificate accepted a certificate
+    CERT_REMOVED: (21, False),      # remove_certificate removed one (a client's: revoked)
+    CERT_REJECTED: (22, False),     # a certificate refused (chain, validity, usage, title)
 }
 
 _NO_CODE = const(0)

@@ -3,7 +3,8 @@
 #   identity (server system title), keys (global unicast EK, broadcast BK, authentication AK,
 #   master key KEK), LLS secrets per client SAP, security policy and suite per security setup,
 #   the server invocation counter reservation and the client counter floors of the unicast key,
-#   a short history of earlier unicast keys, the host-provisioned seed and the DRBG forward seed.
+#   a short history of earlier unicast keys, the host-provisioned seed and the DRBG forward seed,
+#   and the meter's own key pairs (written by dlms_pk/certstore.py through commit()).
 # Counters are never restarted: the server counter resumes from its persisted reservation; a
 # client system title's counter must be at least its persisted floor after a restart; a key
 # transfer to a new unicast key resets both, to an earlier key (history) resumes where it stopped.
@@ -79,7 +80,8 @@ def new_record(system_title, ek, ak, kek, bk=b'', lls=None, seed=b'', policies=N
            'keys': {'ek': _hex(ek), 'ak': _hex(ak), 'kek': _hex(kek), 'bk': _hex(bk) if bk else ''},
            'ic': {'server': 0, 'clients': {}, 'other': 0},
            'bic': {'clients': {}, 'other': 0},
-           'hist': [], 'lls': secrets, 'pol': pol, 'seed': _hex(seed), 'fwd': '', 'boots': 0}
+           'hist': [], 'lls': secrets, 'pol': pol, 'seed': _hex(seed), 'fwd': '', 'boots': 0,
+           'pk': {}, 'pkp': {}}
     return check(rec)
 
 
@@ -129,6 +131,12 @@ def check(rec):
             p = rec['pol'][ln]
             if not isinstance(p[0], int) or not isinstance(p[1], int):
                 raise ValueError('policy')
+        for field in ('pk', 'pkp'):           # key pairs (dlms_pk/certstore.py); older
+            for name in rec.get(field, {}):     # records have none
+                pair = rec[field][name]
+                if not isinstance(pair[0], str):
+                    raise ValueError('key pair')
+                _unhex(pair[1])
         _unhex(rec['seed'])
         _unhex(rec['fwd'])
         if not isinstance(rec['boots'], int) or not isinstance(rec['origin'], str):
@@ -307,6 +315,16 @@ class KeyStore:
         change(new)
         self.store.save(RECORD, new)
         self.rec = new
+
+    def commit(self, change, what):
+        """Apply change(record) to a copy of the record and persist it atomically: True when it
+        stuck (else an event and nothing changed). For the keystore's own parts and the key
+        pairs of dlms_pk/certstore.py."""
+        return self._try(change, what)
+
+    def event(self, name, detail=''):
+        """A security event of the security state (names, never key material)."""
+        self._event(name, detail)
 
     def _try(self, change, what):
         if self.rec is None:

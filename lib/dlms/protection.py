@@ -55,7 +55,20 @@ class Protection:
         self._seal = suite.seal
         self._in = None              # gcm.Ahead of the next request, of its response
         self._out = None
+        self._src = None             # the server's suite 0 keys, and the same for this suite
+        self._glob = None
         self.reset()
+
+    def keys(self):
+        """The global unicast keys for this association's suite (suite 0: the server's own;
+        another suite of the same ciphering: the same keys with its SC, made once per key)."""
+        k = self.server.keys
+        if self._sid == 0 or k is None:
+            return k
+        if k is not self._src:
+            self._src = k
+            self._glob = k.of_suite(self.suite.Keys)
+        return self._glob
 
     def reset(self):
         """A new association (or none): no client title, no dedicated key."""
@@ -76,7 +89,8 @@ class Protection:
         kind, plain_tag, st, content = env
         cst = self.client_title
         dedicated = kind == _KIND_DED or kind == _KIND_GENERAL_DED
-        keys = self.dedicated if dedicated else self.server.keys
+        keys = self.dedicated if dedicated else (
+            self.server.keys if self._sid == 0 else self.keys())
         if keys is None or cst is None:
             raise _refuse(_DECIPHERING_ERROR)
         if st is not None and st != cst:

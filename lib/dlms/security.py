@@ -45,10 +45,17 @@ class SecurityError(ValueError):
 
 def suite(suite_id):
     """The module of a security suite (ID, KEY_LEN, Keys, protect, unprotect, seal,
-    open_content, gmac); SecurityError for a suite this meter does not have."""
-    if suite_id == 0:
-        from dlms import suite0
-        return suite0
+    open_content, gmac, gmac_verify; suites 1 and 2 also CURVE); SecurityError for a suite this
+    meter does not have (suites 1 and 2 live in the optional public-key package)."""
+    try:
+        if suite_id == 0:
+            from dlms import suite0
+            return suite0
+        if suite_id == 1:
+            from dlms_pk import suite1
+            return suite1
+    except ImportError:
+        pass
     raise SecurityError('security suite %d' % suite_id)
 
 

@@ -177,10 +177,12 @@ class AssociationView:
         return cfg.objects if cfg is not None else ()
 
     def change_secret(self, secret):
-        """Association LN attribute 7 (the LLS secret): a data-access-result."""
+        """Association LN attribute 7 (the LLS secret) or change_HLS_secret (HLS-SHA256): a
+        data-access-result. The mechanisms with a shared secret; the others have keys."""
         s = self._s
         cfg = s.cfg
-        if cfg is None or cfg.mechanism != MECH_LLS or not 1 <= len(secret) <= 64:
+        if cfg is None or cfg.mechanism not in (MECH_LLS, authentication.HLS_SHA256) or \
+                not 1 <= len(secret) <= 64:
             return cb.READ_WRITE_DENIED
         saver = s.server.secret_store
         if saver is not None and not saver.set_secret(s.client_sap, bytes(secret)):
@@ -205,10 +207,17 @@ class Session:
         self.server = server
         self.client_sap = client_sap
         self.server_sap = server_sap
-        self.cfg = cfg = server.associations.get(client_sap)
+        cfg = server.associations.get(client_sap)
+        ss = cfg.security_setup if cfg is not None else None
+        try:
+            self.protection = Protection(server, client_sap,
+                                         ss.security_suite if ss is not None else 0)
+        except security.SecurityError:    # a suite this build does not have: not served
+            cfg = None
+            self.protection = Protection(server, client_sap)
+        self.cfg = cfg
         self.context_id = cfg.context_id if cfg is not None else CTX_LN
         self.assoc = am.Association()
-        self.protection = Protection(server, client_sap)
         self.view = AssociationView(self)
         self.clear()
 

@@ -4,6 +4,9 @@
 # and gmac (the GMAC of HLS-GMAC). Byte layouts of the envelopes: dlms/security.py. Drives GCM
 # only through its checked calls (dlms/gcm.py). Knows nothing of sessions, policies or counters'
 # storage: keys, titles and invocation counters are passed in.
+# The functions take the suite from the Keys they are given (Keys.SUITE: the nibble every SC
+# carries): a suite with this ciphering (suite 1: AES-GCM-128 too) subclasses Keys and reuses
+# them (dlms_pk/suite1.py).
 from dlms._compat import const
 from dlms import gcm, security
 from dlms.ct import equal as _ct_equal
@@ -18,16 +21,23 @@ _AAD_LEN = const(17)        # SC || AK
 
 
 class Keys:
-    """A cipher key (global unicast EK or a dedicated key) with the authentication key AK.
-    The GHASH table is computed once per key, and the GHASH state after the AAD SC || AK of
-    authenticated and encrypted APDUs (SC 0x30) once per key instead of once per APDU."""
+    """A cipher key (global unicast EK or a dedicated key) with the authentication key AK, for
+    suite SUITE. The GHASH table is computed once per key, and the GHASH state after the AAD
+    SC || AK of authenticated and encrypted APDUs (SC 0x30 | SUITE) once per key instead of once
+    per APDU. `of_suite(cls)`: the same keys for another suite of the same ciphering (cls a
+    Keys subclass), sharing the GCM tables."""
+    SUITE = ID
 
-    def __init__(self, ek, ak):
-        if len(ek) != KEY_LEN or len(ak) != KEY_LEN:
-            raise SecurityError('suite 0 keys are 16 bytes')
+    def __init__(self, ek, ak, g=None):
+        if (g is None and len(ek) != KEY_LEN) or len(ak) != KEY_LEN:
+            raise SecurityError('keys of 16 bytes')
         self.ak = bytes(ak)
-        self.gcm = gcm.Gcm(bytes(ek))
-        self.pre = self.gcm.prefix(bytes((SC_AUTH_ENC,)) + self.ak)
+        self.gcm = g if g is not None else gcm.Gcm(bytes(ek))
+        self.sc_ae = SC_AUTH_ENC | self.SUITE
+        self.pre = self.gcm.prefix(bytes((self.sc_ae,)) + self.ak)
+
+    def of_suite(self, cls):
+        return self if cls is self.__class__ else cls(None, self.ak, self.gcm)
 
     def __repr__(self):  # never show key material
         return '<Keys>'
@@ -40,7 +50,7 @@ def _iv(system_title, ic):
 def protect(keys, sc, system_title, ic, apdu):
     """SC || IC || (apdu | ciphertext) [|| T12]; sender's system title and counter."""
     level = sc & 0x30
-    if level == 0 or (sc & 0x0F) != ID or len(system_title) != 8:
+    if level == 0 or (sc & 0x0F) != keys.SUITE or len(system_title) != 8:
         raise SecurityError('security control')
     if not 0 <= ic <= 0xFFFFFFFF:
         raise SecurityError('invocation counter')
@@ -66,7 +76,7 @@ def seal(keys, kind, sc, system_title, ic, apdu, ahead=None):
         raise SecurityError('empty')
     size = n + 5 + _TAG_LEN
     pair = security.CIPHERED.get(apdu[0])
-    if (sc != SC_AUTH_ENC or len(system_title) != 8 or size > 0xFF or pair is None
+    if (sc != keys.sc_ae or len(system_title) != 8 or size > 0xFF or pair is None
             or (kind != _GLO and kind != _DED)):
         return security.wrap(kind, system_title, protect(keys, sc, system_title, ic, apdu),
                              apdu[0])
@@ -95,7 +105,7 @@ def open_content(keys, system_title, content, sc, ahead=None):
     if len(system_title) != 8:
         raise SecurityError('system title')
     n = len(content) - 5
-    if sc == SC_AUTH_ENC:
+    if sc == keys.sc_ae:
         n -= _TAG_LEN
         if n < 0:
             raise SecurityError('short tag')
@@ -128,12 +138,15 @@ def open_content(keys, system_title, content, sc, ahead=None):
 
 def unprotect(keys, system_title, content):
     """Inverse of protect: returns (sc, ic, apdu); a bad tag or layout raises SecurityError."""
-    sc, ic = security.split(content, ID)
+    sc, ic = security.split(content, keys.SUITE)
     return sc, ic, open_content(keys, system_title, content, sc)
 
 
-def gmac(keys, system_title, ic, challenge, sc=SC_AUTH):
-    """SC || IC || GMAC(SC || AK || challenge), IV = title || IC (HLS-GMAC f(challenge))."""
+def gmac(keys, system_title, ic, challenge, sc=None):
+    """SC || IC || GMAC(SC || AK || challenge), IV = title || IC (HLS-GMAC f(challenge)); SC is
+    authentication only, of the keys' suite, unless given."""
+    if sc is None:
+        sc = SC_AUTH | keys.SUITE
     tag = keys.gcm.gmac(_iv(system_title, ic), bytes((sc,)) + keys.ak + bytes(challenge))
     return bytes((sc,)) + ic.to_bytes(4, 'big') + tag[:_TAG_LEN]
 
@@ -141,7 +154,7 @@ def gmac(keys, system_title, ic, challenge, sc=SC_AUTH):
 def gmac_verify(keys, system_title, blob, challenge):
     """Check a received f(challenge) against the sender's title; the IC inside the blob is used
     and the whole 17 bytes are compared in constant time."""
-    if len(blob) != 17 or (blob[0] & 0x3F) != (SC_AUTH | ID):
+    if len(blob) != 17 or (blob[0] & 0x3F) != (SC_AUTH | keys.SUITE):
         return False
     ic = int.from_bytes(blob[1:5], 'big')
     return _ct_equal(gmac(keys, system_title, ic, challenge, blob[0]), blob)

@@ -4,7 +4,8 @@
 # rights), partners, context, xDLMS info, mechanism, status and the security setup reference.
 # The secret is write-only (through ctx.change_secret), never readable by anyone. Method 1
 # reply_to_HLS_authentication is HLS pass 3: while it is pending, dlms/authentication.py answers
-# it before any object is asked; once associated there is nothing to reply to (denied).
+# it before any object is asked; once associated there is nothing to reply to (denied). Method 2
+# change_HLS_secret changes the secret of HLS-SHA256 (ctx.change_secret, persisted).
 from dlms._compat import const
 from dlms import axdr
 from dlms.cosem.base import (CosemObject, READ_WRITE_DENIED, TYPE_UNMATCHED, READ, WRITE,
@@ -134,4 +135,8 @@ class AssociationLN(CosemObject):
         return READ_WRITE_DENIED
 
     def invoke(self, method, param, ctx):
+        if method == 2:                   # change_HLS_secret (HLS-SHA256): octet-string
+            if param is None or param[0] != axdr.OCTET_STRING:
+                return TYPE_UNMATCHED, None
+            return ctx.change_secret(param[1]), None
         return READ_WRITE_DENIED, None
