@@ -52,7 +52,11 @@ def _title_cn(title):
 
 def _int_bytes(n):
     # a certificate serial as the big-endian bytes of its value (attribute 6, export by serial)
-    return n.to_bytes((n.bit_length() + 7) // 8 or 1, 'big')
+    # (no int.bit_length on MicroPython: count the bytes)
+    size = 1
+    while n >> (8 * size):
+        size += 1
+    return n.to_bytes(size, 'big')
 
 
 class CertStore:
