@@ -13,16 +13,33 @@ Typical use (see tests/interop/test_gurux_harness.py):
     t = s.read(clock, 2)
     s.release(); s.close()
 
+HLS-SHA256 (mechanism 6; the password is the HLS secret) and HLS-ECDSA (mechanism 7, with the
+client's signing key, the server's public key and a security suite, 1 for P-256):
+
+    s = GuruxSession(host, port, 3, authentication='hls-sha256', password=b'0123456789ABCDEF',
+                     ciphered=True)
+    s = GuruxSession(host, port, 2, authentication='hls-ecdsa', ciphered=True, security_suite=1,
+                     signing_key=key, server_public_key=cert_der, ctos_challenge=os.urandom(32))
+
+gurux 1.0.203 prints the client's private key on every HLS-ECDSA pass 3 ("Private signed
+key: ..."); the session swallows gurux's output of pass 3/4 so it never reaches a log (it only
+records, in `private_key_printed`, that gurux did it).
+
 Over HDLC, connect() also makes the link (SNRM/UA) and disconnect() ends it (DISC):
 
     s = GuruxSession('127.0.0.1', 4062, 16, transport='hdlc', physical_address=17)
     s = GuruxSession(None, None, 16, transport='hdlc-mode-e', stream=FdStream(fd))
 """
 
+import contextlib
+import io
 import os
 import select
 import socket
 
+from cryptography import x509 as _x509
+from cryptography.hazmat.primitives import serialization as _serialization
+from cryptography.hazmat.primitives.asymmetric import ec as _ec
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from gurux_dlms import (
@@ -33,6 +50,7 @@ from gurux_dlms import (
     GXReplyData,
 )
 from gurux_dlms.enums import Authentication, DataType, InterfaceType, ObjectType, Security
+from gurux_dlms.ecdsa import GXPrivateKey, GXPublicKey
 from gurux_dlms.GXDLMS import GXDLMS
 from gurux_dlms.internal._GXCommon import _GXCommon
 from gurux_dlms.objects import (
@@ -42,6 +60,7 @@ from gurux_dlms.objects import (
     GXDLMSRegister,
     GXDLMSSecuritySetup,
 )
+from gurux_dlms.objects.enums import SecuritySuite
 from gurux_dlms.secure import GXDLMSSecureClient
 
 # Re-exported so that tests can catch gurux's own errors without importing gurux.
@@ -52,7 +71,8 @@ __all__ = [
     'GXDLMSException', 'GXDLMSExceptionResponse', 'GXDLMSConfirmedServiceError',
     'DataType', 'DEMO_EK', 'DEMO_AK', 'SERVER_SYSTEM_TITLE', 'CLIENT_SYSTEM_TITLE',
     'wrapper_frame', 'split_wrapper_frame', 'FdStream', 'HdlcRefused', 'split_hdlc_frame',
-    'TRANSPORTS', 'DEMO_PASSWORD', 'demo_session',
+    'TRANSPORTS', 'DEMO_PASSWORD', 'demo_session', 'DEMO_HLS_SECRET', 'DEMO_PKI',
+    'demo_client_signing_key', 'certificate_selector', 'raw_public_key', 'raw_private_key',
 ]
 
 # Green Book demo keys and titles (reference/dlms-security.md section 7).
@@ -61,7 +81,12 @@ DEMO_AK = bytes.fromhex('D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF')
 SERVER_SYSTEM_TITLE = bytes.fromhex('4D4D4D0000BC614E')
 CLIENT_SYSTEM_TITLE = bytes.fromhex('4D4D4D0000000001')
 DEMO_PASSWORD = b'12345678'                     # LLS secret of the reader association (SAP 17)
-_DEMO_AUTHENTICATION = {16: 'none', 17: 'low', 1: 'hls-gmac'}
+DEMO_HLS_SECRET = b'0123456789ABCDEF'           # HLS-SHA256 secret of SAP 3 (a new state's)
+_DEMO_AUTHENTICATION = {16: 'none', 17: 'low', 1: 'hls-gmac', 3: 'hls-sha256', 2: 'hls-ecdsa'}
+# The demo PKI (public demo material, never on a real meter): the client's certificates and keys.
+DEMO_PKI = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'tools',
+                        'demo_pki')
+_ECDSA_CHALLENGE = 32           # CtoS for HLS-ECDSA (32..64 bytes; gurux's own is 16)
 
 _WRAPPER_VERSION = 1
 _WRAPPER_HEADER = 8
@@ -80,7 +105,12 @@ _AUTHENTICATIONS = {
     'none': Authentication.NONE,
     'low': Authentication.LOW,
     'hls-gmac': Authentication.HIGH_GMAC,
+    'hls-sha256': Authentication.HIGH_SHA256,
+    'hls-ecdsa': Authentication.HIGH_ECDSA,
 }
+_SUITES = {0: SecuritySuite.SUITE_0, 1: SecuritySuite.SUITE_1, 2: SecuritySuite.SUITE_2}
+_SUITE_KEY_LENGTH = {0: 16, 1: 16, 2: 32}
+_CURVES = {1: _ec.SECP256R1, 2: _ec.SECP384R1}
 
 _CLASSES = {
     1: GXDLMSData,
@@ -193,12 +223,79 @@ def make_object(class_id, obis):
 def demo_session(host, port, sap, **kw):
     """A GuruxSession (not yet connected) for one of the virtual meter's demo associations:
     SAP 16 public, 17 reader (LLS with the demo password), 1 management (HLS-GMAC, ciphered;
-    the caller gives its `invocation_counter`). `kw` as for GuruxSession, and wins."""
+    the caller gives its `invocation_counter`), 3 HLS-SHA256 (ciphered, suite 0, the demo
+    secret), 2 HLS-ECDSA (ciphered, suite 1, the demo client's signing key from tools/demo_pki,
+    a random 32-byte CtoS; the caller gives `server_public_key`, e.g. the meter's signing
+    certificate exported over SAP 1 with export_certificate(), without which pass 4 cannot be
+    verified). Every ciphered session needs an `invocation_counter` above the last one the meter
+    saw from this client title. `kw` as for GuruxSession, and wins."""
     if sap == 17:
         kw.setdefault('password', DEMO_PASSWORD)
-    if sap == 1:
+    if sap in (1, 2, 3):
         kw.setdefault('ciphered', True)
+    if sap == 3:
+        kw.setdefault('password', DEMO_HLS_SECRET)
+    if sap == 2:
+        kw.setdefault('security_suite', 1)
+        if 'signing_key' not in kw:
+            kw['signing_key'] = demo_client_signing_key(kw['security_suite'])
+        kw.setdefault('ctos_challenge', os.urandom(_ECDSA_CHALLENGE))
     return GuruxSession(host, port, sap, authentication=_DEMO_AUTHENTICATION[sap], **kw)
+
+
+def demo_client_signing_key(security_suite=1):
+    """The demo client's digital-signature private key (a `cryptography` key) of tools/demo_pki:
+    P-256 for suite 1, P-384 for suite 2. Public demo material, never on a real meter."""
+    name = 'client-sign.key.pem' if security_suite == 1 else 'client-sign-p384.key.pem'
+    with open(os.path.join(DEMO_PKI, name), 'rb') as f:
+        return _serialization.load_pem_private_key(f.read(), None)
+
+
+def raw_public_key(key):
+    """X || Y (64 or 96 bytes) of a public key given as a `cryptography` EC public key, a
+    certificate (`cryptography` object, DER or PEM bytes), or raw bytes (X || Y, 04 || X || Y)."""
+    if isinstance(key, _x509.Certificate):
+        key = key.public_key()
+    elif isinstance(key, (bytes, bytearray, memoryview)):
+        key = bytes(key)
+        if len(key) in (65, 97) and key[0] == 4:
+            return key[1:]
+        if len(key) in (64, 96):
+            return key
+        if key.startswith(b'-----BEGIN'):
+            key = _x509.load_pem_x509_certificate(key).public_key()
+        elif key[:1] == b'\x30':
+            key = _x509.load_der_x509_certificate(key).public_key()
+        else:
+            raise ValueError('not a public key: %d bytes' % len(key))
+    if not isinstance(key, _ec.EllipticCurvePublicKey):
+        raise ValueError('not an EC public key: %r' % type(key))
+    return key.public_bytes(_serialization.Encoding.X962,
+                            _serialization.PublicFormat.UncompressedPoint)[1:]
+
+
+def raw_private_key(key):
+    """The private scalar d (32 or 48 bytes) of a key given as a `cryptography` EC private key,
+    PEM bytes (PKCS#8 or SEC1), or the raw scalar."""
+    if isinstance(key, (bytes, bytearray, memoryview)):
+        key = bytes(key)
+        if not key.startswith(b'-----BEGIN'):
+            if len(key) not in (32, 48):
+                raise ValueError('not a private key: %d bytes' % len(key))
+            return key
+        key = _serialization.load_pem_private_key(key, None)
+    if not isinstance(key, _ec.EllipticCurvePrivateKey):
+        raise ValueError('not an EC private key: %r' % type(key))
+    return key.private_numbers().private_value.to_bytes((key.curve.key_size + 7) // 8, 'big')
+
+
+def certificate_selector(entity, certificate_type, system_title):
+    """The A-XDR parameter of Security setup export_certificate (7) / remove_certificate (8) by
+    entity: structure{enum 0, structure{enum entity (0 server, 1 client, 2 CA), enum type
+    (0 digital-signature, 1 key-agreement, 2 TLS), octet-string system title}}."""
+    title = bytes(system_title)
+    return (bytes([0x02, 0x02, 0x16, 0x00, 0x02, 0x03, 0x16, entity, 0x16, certificate_type,
+                   0x09, len(title)]) + title)
 
 
 def wrapper_frame(source, destination, apdu):
@@ -346,9 +443,13 @@ def _axdr_length(buf, pos):
     return pos + 1 + count, int.from_bytes(buf[pos + 1:pos + 1 + count], 'big')
 
 
-def unprotect_reply(apdu, system_title, block_cipher_key=DEMO_EK, authentication_key=DEMO_AK):
-    """Check and open a glo-xxx or general-glo-ciphering APDU independently of gurux (suite 0).
-    Returns (tag, sc, ic, plaintext); raises ReplyProtectionError on any mismatch."""
+def unprotect_reply(apdu, system_title, block_cipher_key=DEMO_EK, authentication_key=DEMO_AK,
+                    suite=None):
+    """Check and open a glo-xxx or general-glo-ciphering APDU independently of gurux (suites 0,
+    1 and 2 are all AES-GCM with a 12-byte tag; suite 2 takes 32-byte keys). With `suite` (0, 1,
+    2) the SC must name that suite (SC 0x30 / 0x31 / 0x32 for authenticated encryption) and carry
+    no compression bit. Returns (tag, sc, ic, plaintext); raises ReplyProtectionError on any
+    mismatch."""
     apdu = bytes(apdu)
     try:
         tag = apdu[0]
@@ -363,6 +464,9 @@ def unprotect_reply(apdu, system_title, block_cipher_key=DEMO_EK, authentication
         if len(content) != n or n < 5:
             raise ReplyProtectionError('ciphered APDU %02X is truncated' % tag)
         sc = content[0]
+        if suite is not None and (sc & 0x0F != suite or sc & 0x80):
+            raise ReplyProtectionError('reply %02X has SC %02X, not one of suite %d'
+                                       % (tag, sc, suite))
         iv = bytes(system_title) + content[1:5]
         ic = int.from_bytes(content[1:5], 'big')
     except IndexError:
@@ -404,6 +508,14 @@ class GuruxSession:
     With `verify_replies` every glo-/general-glo-ciphered reply is checked by the harness itself
     (GCM tag, and a strictly increasing server IC within this session): ReplyProtectionError.
 
+    `authentication` may also be 'hls-sha256' (mechanism 6; password = the HLS secret) or
+    'hls-ecdsa' (mechanism 7: `signing_key` the client's digital-signature private key, a
+    `cryptography` key, PEM bytes or the raw scalar; `server_public_key` the server's, as a
+    `cryptography` key, its certificate (object, DER, PEM) or raw X || Y; without it f(CtoS)
+    cannot be checked and pass 4 raises HlsFailed). For mechanism 7 set `ctos_challenge` to
+    32..64 bytes: gurux's own CtoS is 16 bytes. `security_suite` (0, 1, 2) is the suite of the
+    ciphering (SC 0x30 | suite; suite 2 takes 32-byte keys), and of the reply check.
+
     `transport` is 'wrapper' (default), 'hdlc' or 'hdlc-mode-e' (HDLC framing; the mode E opening
     itself is the caller's). `stream`: an open object with sendall/recv/close (a socket, an
     FdStream) used instead of connecting to host:port. HDLC only: `physical_address` (lower HDLC
@@ -417,11 +529,19 @@ class GuruxSession:
                  block_cipher_key=DEMO_EK, authentication_key=DEMO_AK, invocation_counter=1,
                  max_pdu=1024, timeout=5, proposed_conformance=None, ctos_challenge=None,
                  verify_replies=True, transport='wrapper', stream=None, physical_address=None,
-                 server_address_size=0, max_info_tx=None, max_info_rx=None, window=None):
+                 server_address_size=0, max_info_tx=None, max_info_rx=None, window=None,
+                 security_suite=0, signing_key=None, server_public_key=None):
         if authentication not in _AUTHENTICATIONS:
             raise ValueError('authentication must be one of %s' % sorted(_AUTHENTICATIONS))
         if transport not in TRANSPORTS:
             raise ValueError('transport must be one of %s' % sorted(TRANSPORTS))
+        if security_suite not in _SUITES:
+            raise ValueError('security_suite must be 0, 1 or 2')
+        if authentication == 'hls-ecdsa':
+            if security_suite == 0:
+                raise ValueError('HLS-ECDSA needs security suite 1 or 2')
+            if signing_key is None:
+                raise ValueError('HLS-ECDSA needs the client signing_key')
         self.host = host
         self.port = port
         self.client_address = client_address
@@ -445,6 +565,10 @@ class GuruxSession:
         self.server_invocation_counters = []   # IC of every protected reply, in order
         self._responding_ap_title = None
         self._keys = (bytes(block_cipher_key), bytes(authentication_key))
+        self.security_suite = security_suite
+        self.private_key_printed = False    # gurux printed the client private key (bug, swallowed)
+        self._private_hex = None
+        self._server_public = None
         self._rx = bytearray()
         if isinstance(password, str):
             password = password.encode()
@@ -471,6 +595,17 @@ class GuruxSession:
         cipher.authenticationKey = bytes(authentication_key)
         cipher.invocationCounter = invocation_counter
         cipher.security = Security.AUTHENTICATION_ENCRYPTION if ciphered else Security.NONE
+        cipher.securitySuite = _SUITES[security_suite]
+        if authentication == 'hls-ecdsa':
+            d = raw_private_key(signing_key)
+            self._private_hex = d.hex().upper()
+            self._server_public = (None if server_public_key is None
+                                   else raw_public_key(server_public_key))
+            # gurux's convention: (the peer's public key, our own private key)
+            cipher.signingKeyPair = (
+                GXPublicKey.fromRawBytes(b'\x04' + self._server_public)
+                if self._server_public is not None else None,
+                GXPrivateKey.fromRawBytes(d))
         if proposed_conformance is not None:
             client.proposedConformance = _reverse24(proposed_conformance)
         if ctos_challenge is not None:
@@ -672,7 +807,8 @@ class GuruxSession:
         title = self._responding_ap_title
         if title is None and protected[0] != _GENERAL_GLO:
             raise ReplyProtectionError('protected reply before any responding-AP-title')
-        tag, sc, ic, plain = unprotect_reply(protected, title or b'', *self._keys)
+        tag, sc, ic, plain = unprotect_reply(protected, title or b'', *self._keys,
+                                             suite=self.security_suite)
         if self.server_invocation_counters and ic <= self.server_invocation_counters[-1]:
             raise ReplyProtectionError('server invocation counter %d after %d'
                                        % (ic, self.server_invocation_counters[-1]))
@@ -755,15 +891,34 @@ class GuruxSession:
         if self.client.isAuthenticationRequired:
             self._hls_pass_3_and_4()
 
+    @contextlib.contextmanager
+    def _quiet_gurux(self):
+        """gurux's prints of pass 3/4 go nowhere: for HLS-ECDSA they include the client's
+        private key (gurux 1.0.203 GXSecure.secure). Only the fact is kept."""
+        out = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out):
+                yield
+        finally:
+            if self._private_hex is not None:
+                text = out.getvalue().replace(' ', '').upper()
+                if self._private_hex in text:
+                    self.private_key_printed = True
+
     def _hls_pass_3_and_4(self):
         reply = GXReplyData()
-        self._exchange(self.client.getApplicationAssociationRequest(), reply)
+        with self._quiet_gurux():
+            frames = self.client.getApplicationAssociationRequest()
+        self._exchange(frames, reply)
         if reply.error:
             raise HlsFailed('meter refused f(StoC)', _int(reply.error))
+        if self.authentication == 'hls-ecdsa' and self._server_public is None:
+            raise HlsFailed('no server public key: f(CtoS) cannot be verified')
         try:
-            self.client.parseApplicationAssociationResponse(reply.data)
+            with self._quiet_gurux():
+                self.client.parseApplicationAssociationResponse(reply.data)
         except Exception as e:  # gurux raises a bare Exception on a wrong or missing f(CtoS)
-            raise HlsFailed('f(CtoS) missing or wrong: %s' % e)
+            raise HlsFailed('f(CtoS) missing or wrong: %s: %s' % (type(e).__name__, e))
 
     def release(self):
         """RLRQ (62 03 80 01 00, not protected) and wait for the RLRE; returns its raw bytes.
@@ -816,6 +971,35 @@ class GuruxSession:
         if reply.error:
             raise DataAccessError('action', _int(reply.error))
         return reply.value
+
+    # -- Security setup certificate methods (version 1, suites 1 and 2) --
+
+    @staticmethod
+    def _security_setup(security_setup):
+        if isinstance(security_setup, str):
+            return make_object(64, security_setup)
+        return security_setup
+
+    def export_certificate(self, security_setup, entity, certificate_type, system_title):
+        """Security setup method 7 by entity: the certificate's DER (bytes). `security_setup` is
+        a gurux object or a logical name."""
+        value = self.method(self._security_setup(security_setup), 7,
+                            certificate_selector(entity, certificate_type, system_title),
+                            DataType.STRUCTURE)
+        return bytes(value)
+
+    def import_certificate(self, security_setup, der):
+        """Security setup method 6 with a DER certificate (or PEM, converted)."""
+        der = bytes(der)
+        if der.startswith(b'-----BEGIN'):
+            der = _x509.load_pem_x509_certificate(der).public_bytes(_serialization.Encoding.DER)
+        self.method(self._security_setup(security_setup), 6, der, DataType.OCTET_STRING)
+
+    def remove_certificate(self, security_setup, entity, certificate_type, system_title):
+        """Security setup method 8 by entity."""
+        self.method(self._security_setup(security_setup), 8,
+                    certificate_selector(entity, certificate_type, system_title),
+                    DataType.STRUCTURE)
 
 
 def _raise_plain_error(apdu):
