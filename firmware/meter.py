@@ -126,7 +126,10 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
         st = ks.system_title
         secret = ks.secret(READER_SAP)
         hls_secret = ks.secret(SHA256_SAP)
-        if hls_secret is None and refused is None:      # a state from before SAP 3
+        # a state from before SAP 3 takes the configuration's secret, if its keys came from the
+        # configuration too; a provisioned one (or one whose keys were transferred) never gets
+        # the public demo value: no SAP 3 until it is provisioned with a secret of its own
+        if hls_secret is None and refused is None and ks.origin in ('config', 'migrated'):
             hls_secret = cfg['hls_secret'].encode()
             if not ks.set_secret(SHA256_SAP, hls_secret):
                 hls_secret = None
@@ -160,6 +163,9 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
     if pki is not None:             # suite 1 needs the public-key package (lib/dlms_pk)
         sec_setup1 = SecuritySetup(SECURITY_SETUP_1_LN, st, security_policy=policy1,
                                    security_suite=1, manager=ks, pki=pki)
+        from dlms import security
+        from dlms_pk import ec
+        ec.prepare(security.suite(1).CURVE)     # its 2 KiB table now, while the heap is whole
     events = SecurityEventLog(clock, store, cfg['event_log_entries'], now,
                               cfg['event_log_save_s'], cfg['event_log_coalesce_s'])
     lockout = Lockout(now, store, cfg['lockout_failures'], cfg['lockout_seconds'],
@@ -183,11 +189,13 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
     ra2 = (_RA, _RA)
     # management (HLS-GMAC) and the public-key demo associations share objects and rights;
     # SAP 2 reaches its own Security setup (suite 1), SAP 1 that one's key pair and certificate
-    # methods too (a head-end enrols a new meter's certificates over SAP 1: SAP 2 needs them)
+    # methods too (a head-end enrols a new meter's certificates over SAP 1: SAP 2 needs them).
+    # SAP 3 (HLS-SHA256) does not: its shared secret may be weak, and whoever guessed it could
+    # otherwise remove the meter's own certificates (and with them its key pairs)
     ss_rights = (_RA, _RA, _RA, _RA, _RA, _RA)
     ss1_methods = (_RA, _RA, _N, _RA, _RA, _RA, _RA, _RA)
 
-    def managed(ss, change_secret=_N):
+    def managed(ss, change_secret=_N, certificates=False):
         objs = [
             (ldn, ra2, ()),
             (clock, (_RA, _RWA, _RWA, _RA, _RA, _RA, _RA, _RA, _RA),
@@ -201,12 +209,12 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
             (events.count, ra2, ()),
             (events.profile, (_RA, _RA, _RA, _RA, _RA, _RA, _RA, _RA), (_N, _N)),
         ]
-        if ss is sec_setup and sec_setup1 is not None:
+        if certificates and sec_setup1 is not None:
             objs.insert(5, (sec_setup1, ss_rights, ss1_methods))
         return objs
     management = AssociationConfig(
         MANAGEMENT_SAP, 'management', MECH_HLS_GMAC, CTX_LN_CIPHERED,
-        security_setup=sec_setup, objects=managed(sec_setup))
+        security_setup=sec_setup, objects=managed(sec_setup, certificates=True))
     associations = [public, management]
     if secret is not None:          # without its secret from the store, no reader association
         associations.insert(1, reader)
@@ -230,8 +238,8 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
     for name, detail in ks.events:
         server.event(name, 0, detail)
 
-    def sink(name, detail):
-        server.event(name, 0, detail)
+    def sink(name, detail):             # keystore/certificate events: the SAP whose request
+        server.event(name, server.serving_sap, detail)      # made them (0: the meter itself)
     ks.sink = sink
     objects = {'ldn': ldn, 'clock': clock, 'energy': active_energy,
                'association': current, 'security_setup': sec_setup,

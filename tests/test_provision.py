@@ -39,12 +39,13 @@ def settings(out):
             'ak': bytes.fromhex(get(r'AK  authentication key +([0-9A-F]{32})')),
             'kek': bytes.fromhex(get(r'KEK master key +([0-9A-F]{32})')),
             'bk': bytes.fromhex(get(r'BK  broadcast key +([0-9A-F]{32})')),
-            'password': get(r'LLS, password (\S+)')}
+            'password': get(r'LLS, password (\S+)'),
+            'hls_secret': get(r'(?m)secret (\S{16,64})$')}
 
 
 def secrets_of(s):
     return [s['ek'].hex().upper(), s['ak'].hex().upper(), s['kek'].hex().upper(),
-            s['bk'].hex().upper(), s['password']]
+            s['bk'].hex().upper(), s['password'], s['hls_secret']]
 
 
 def test_provisioned_virtual_meter_answers_only_to_the_printed_keys(tmp_path):
@@ -214,3 +215,25 @@ def test_meter_with_a_corrupt_keystore_refuses_ciphered_service_and_records_why(
     assert 'corrupt' in Store(str(state)).load('keystore_fault')['reason']
     # never replaced by defaults: the damaged copies are still there for a technician
     assert Store(str(state)).load(keystore.RECORD) is None
+
+
+def test_provisioning_makes_the_hls_sha256_secret_and_never_leaves_the_demo_one(tmp_path):
+    """SAP 3's secret is made and printed like the LLS password; a state provisioned before SAP 3
+    existed gets no SAP 3 association rather than the public demo secret."""
+    state = str(tmp_path / 'state')
+    p = provision('--state', state)
+    assert p.returncode == 0, p.stderr
+    s = settings(p.stdout)
+    assert len(s['hls_secret']) == 32 and s['hls_secret'] != '0123456789ABCDEF'
+    rec = Store(state).load(keystore.RECORD, True)
+    assert bytes.fromhex(rec['lls']['3']) == s['hls_secret'].encode()
+    # as the provisioning of before: no SAP 3 secret in the record
+    del rec['lls']['3']
+    keystore.provision(Store(state), rec)
+    vm = VirtualMeter(state_dir=state).start()
+    try:
+        out = vm.output()
+        assert 'SAP 3' not in out.split('associations:')[1].splitlines()[0]
+    finally:
+        vm.stop()
+    assert '3' not in Store(state).load(keystore.RECORD, True)['lls']

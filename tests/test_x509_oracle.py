@@ -27,6 +27,7 @@ from cryptography.x509.name import _ASN1Type  # noqa: E402
 from cryptography.x509.oid import NameOID, ObjectIdentifier  # noqa: E402
 
 from dlms_pk import asn1, ec, x509  # noqa: E402
+from dlms_ca import ca as dca  # noqa: E402
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _PKI = os.path.join(_ROOT, 'tools', 'demo_pki')
@@ -66,7 +67,7 @@ def _demo_ca(suffix=''):
     """(cryptography cert, cryptography key, our Certificate, our curve, our d)."""
     cert = cx.load_pem_x509_certificate(_demo('ca%s.pem' % suffix))
     key = serialization.load_pem_private_key(_demo('ca%s.key.pem' % suffix), None)
-    curve, d = x509.pem_private_key(_demo('ca%s.key.pem' % suffix))
+    curve, d = dca.pem_private_key(_demo('ca%s.key.pem' % suffix))
     assert d == _d(key, curve.size)
     return cert, key, x509.Certificate(cert.public_bytes(serialization.Encoding.DER)), curve, d
 
@@ -95,7 +96,7 @@ def _check_csr(der, c, key, title_hex, hash_cls):
     r, s = decode_dss_signature(req.signature)
     assert encode_dss_signature(r, s) == req.signature
     assert r >> (8 * c.size - 8) and s >> (8 * c.size - 8)     # full length (Gurux)
-    ours = x509.parse_csr(der)
+    ours = dca.parse_csr(der)
     assert ours.subject_cn == title_hex and ours.public_key == _raw_pub(key, c.size)
 
 
@@ -197,7 +198,7 @@ def test_issued_verified_by_cryptography():
         subject = (c, _raw_pub(key, c.size), cn)
         if i % 3 == 0:
             subject = x509.csr(c, _d(key, c.size), _raw_pub(key, c.size), cn)
-        der = x509.issue(ours_ca, ca_curve, ca_d, subject, serial, nb, na, ku,
+        der = dca.issue(ours_ca, ca_curve, ca_d, subject, serial, nb, na, ku,
                          extra=rnd.randbytes(16))
         _check_issued(der, ca_cert, ca_key, c, key, cn, serial, nb, na, ku, False)
         ours = x509.Certificate(der)
@@ -208,7 +209,7 @@ def test_issued_verified_by_cryptography():
         key = cec.generate_private_key(ccurve())
         ku = x509.KU_KEY_CERT_SIGN | x509.KU_CRL_SIGN
         nb = _ts(datetime.datetime(2026, 1, 1, tzinfo=_UTC))
-        der = x509.issue(None, c, _d(key, c.size), (c, _raw_pub(key, c.size), 'Test CA ' + name),
+        der = dca.issue(None, c, _d(key, c.size), (c, _raw_pub(key, c.size), 'Test CA ' + name),
                          1, nb, nb + 86400 * 365 * 30, ku, is_ca=True)
         cert = _check_issued(der, None, key, c, key, 'Test CA ' + name, 1, nb,
                              nb + 86400 * 365 * 30, ku, True)
@@ -306,6 +307,7 @@ def test_cryptography_certificates_parsed_by_ours():
 _MP_DRIVER = r'''
 import sys
 from binascii import hexlify, unhexlify
+from dlms_ca import ca as dca
 from dlms_pk import ec, x509
 
 
@@ -325,12 +327,12 @@ for line in f:
         c = ec.curve_by_name(p[1])
         print(hx(x509.csr(c, unhexlify(p[2]), unhexlify(p[3]), p[4], unhexlify(p[5]))))
     else:
-        ca = x509.Certificate(x509.pem_decode(rd(p[1]), 'CERTIFICATE'))
-        cc, cd = x509.pem_private_key(rd(p[2]))
+        ca = x509.Certificate(dca.pem_decode(rd(p[1]), 'CERTIFICATE'))
+        cc, cd = dca.pem_private_key(rd(p[2]))
         c = ec.curve_by_name(p[3])
         na = None if p[8] == '-' else int(p[8])
-        der = x509.issue(ca, cc, cd, (c, unhexlify(p[4]), p[5]), int(p[6]), int(p[7]), na,
-                         int(p[9]), False, b'mp')
+        der = dca.issue(ca, cc, cd, (c, unhexlify(p[4]), p[5]), int(p[6]), int(p[7]), na,
+                        int(p[9]), False, b'mp')
         x509.verify_signed_by(x509.Certificate(der), ca)
         print(hx(der))
 f.close()

@@ -3,9 +3,10 @@
 # A mechanism says whether it needs a calling AP-title (the client system title), whether its
 # secret can be guessed (then failures count towards the lockout), what pass 1 checks, whether
 # the AARE carries a challenge (StoC), and for those how pass 3 is verified and pass 4 made.
-# Adding a mechanism: one class here and its entry in MECHANISMS. The session gives each the
-# association's state (`s`: cfg, server, protection, ctos, stoc); nothing here parses an APDU
-# other than the HLS reply's parameter.
+# Adding a mechanism: one class here and its entry in MECHANISMS (one that needs the public-key
+# package: its own module in lib/dlms_pk, found by mechanism() as HLS-ECDSA is). The session
+# gives each the association's state (`s`: cfg, server, protection, ctos, stoc); nothing here
+# parses an APDU other than the HLS reply's parameter.
 import hashlib
 from dlms._compat import const
 from dlms import axdr, xdlms
@@ -124,70 +125,25 @@ class HlsSha256(Mechanism):
                        s.stoc)
 
 
-class HlsEcdsa(Mechanism):
-    """HLS-ECDSA (7), suites 1 and 2: pass 3 is the client's ECDSA signature (raw r || s) over
-    STc || STs || StoC || CtoS, verified with the key of the client's digital-signature
-    certificate held for its calling AP-title (dlms_pk/certstore.py; removed: revoked); pass 4 the
-    meter's signature over STs || STc || CtoS || StoC with its own digital-signature key, the
-    nonce hedged with the DRBG. Challenges 32..64 bytes. Nothing to guess: no lockout."""
-    id = HLS_ECDSA
-    calling_title = True
-    challenge = True
-    challenge_min = 32
-
-    @staticmethod
-    def _pk(s):
-        # (certificate store, curve) of the association's Security setup, or None
-        ss = s.cfg.security_setup
-        if ss is None or getattr(ss, 'pki', None) is None:
-            return None
-        try:
-            from dlms import security
-            return ss.pki, security.suite(ss.security_suite).CURVE
-        except (AttributeError, ValueError):
-            return None
-
-    def pass1(self, s, aarq):
-        if not self._ctos(aarq):
-            return DIAG_AUTHENTICATION_FAILURE, 'hls challenge'
-        pk = self._pk(s)
-        if pk is None or pk[0].own_key(0, pk[1]) is None:
-            return DIAG_AUTHENTICATION_FAILURE, 'no signing key'
-        if pk[0].peer_key(bytes(aarq.calling_ap_title), 0, pk[1]) is None:
-            return DIAG_AUTHENTICATION_FAILURE, 'no valid client certificate'
-        return None
-
-    def pass3(self, s, blob):
-        pk = self._pk(s)
-        if pk is None:
-            return False
-        from dlms_pk import ec
-        cst = s.protection.client_title
-        pub = pk[0].peer_key(cst, 0, pk[1])      # again: removed meanwhile is revoked
-        return pub is not None and ec.verify(pk[1], pub, cst + s.server.system_title + s.stoc +
-                                             s.ctos, blob)
-
-    def pass4(self, s):
-        pk = self._pk(s)
-        d = pk[0].own_key(0, pk[1]) if pk is not None else None
-        if d is None:
-            return None
-        from dlms_pk import ec
-        return ec.sign(pk[1], d, s.server.system_title + s.protection.client_title + s.ctos +
-                       s.stoc, s.server.rng(32))
-
-
 MECHANISMS = {
     LOWEST: Lowest(),
     LLS: Lls(),
     HLS_GMAC: HlsGmac(),
     HLS_SHA256: HlsSha256(),
-    HLS_ECDSA: HlsEcdsa(),
 }
 
 
 def mechanism(mechanism_id):
-    return MECHANISMS.get(mechanism_id)
+    """The mechanism object, or None when the meter has not got it. HLS-ECDSA (7) lives in the
+    optional public-key package (dlms_pk/hls_ecdsa.py) and joins the table at its first use."""
+    m = MECHANISMS.get(mechanism_id)
+    if m is None and mechanism_id == HLS_ECDSA:
+        try:
+            from dlms_pk.hls_ecdsa import HlsEcdsa
+        except ImportError:
+            return None
+        m = MECHANISMS[HLS_ECDSA] = HlsEcdsa()
+    return m
 
 
 def is_reply(req):

@@ -140,8 +140,8 @@ def aarq(s, apdu):
             prot.client_title = None
             if e.event is not None:
                 server.event(e.event, sap, e.detail)
-            if e.deciphering:             # wrong keys count as a failed authentication
-                server.auth_failed(sap, 'aarq deciphering', mech.guessable)
+            if e.deciphering:             # wrong keys: a failed authentication, no guess of a
+                server.auth_failed(sap, 'aarq deciphering')     # secret (no lockout)
             return _reject(s, _DIAG_NO_REASON)
         if init[0] != xdlms.INITIATE_REQUEST:
             return _reject(s, _DIAG_NO_REASON)
@@ -181,7 +181,9 @@ def aarq(s, apdu):
     # authentication, pass 1
     failed = mech.pass1(s, req)
     if failed is not None:
-        server.auth_failed(sap, failed[1], mech.guessable)
+        # a guess of the secret only where pass 1 checks it (LLS); a challenge mechanism tries
+        # its secret at pass 3, so an unusable challenge is no guess (no lockout)
+        server.auth_failed(sap, failed[1], mech.guessable and not mech.challenge)
         return _reject(s, failed[0])
     if (kind is not None or mech.challenge) and server.counter_exhausted(sap):
         return _reject(s, _DIAG_NO_REASON)

@@ -88,6 +88,7 @@ class Server:
         if lockout is not None:
             lockout.on_change = self._lockout_changed
         self.events = []                  # the most recent security events, for tests and logs
+        self.serving_sap = 0              # the client SAP whose request is being handled
         self.secret_store = None          # optional: .set_secret(client_sap, secret) -> bool
         self._after = []                  # run once the current response has been made
 
@@ -273,11 +274,13 @@ class Session:
 
     def handle(self, apdu):
         """One request APDU in, one response APDU (or None) out. Never raises."""
+        self.server.serving_sap = self.client_sap     # whose request events below stem from
         try:
             resp = self._handle(apdu)
         except Exception as e:  # last line of defence: the meter keeps serving
             self.server.event(events.INTERNAL, self.client_sap, e.__class__.__name__)
             resp = xdlms.refusal(xdlms.OTHER_REASON)
+        self.server.serving_sap = 0
         if self.server._after:
             self.server._run_after_response()
         return resp

@@ -49,6 +49,7 @@
 #
 # Heap (MicroPython unix port, x64, beyond the loaded code): about 1 KiB to sign, 3 / 6 KiB to
 # verify (P-256 / P-384), 5 / 6 KiB for ECDH, 7 / 8 KiB once to make the fixed-base table.
+from array import array
 from dlms_pk import sha2
 from dlms._compat import const
 
@@ -581,7 +582,7 @@ def _wnaf(k, nbits, w):
     full = 1 << w
     half = full >> 1
     wm = full - 1
-    out = [0] * (nbits + w + 1)
+    out = array('b', bytes(nbits + w + 1))     # signed bytes: 1/8 of a list's memory
     i = 0
     carry = 0
     while i < nbits or carry:

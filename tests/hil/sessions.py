@@ -25,7 +25,7 @@ for _p in (os.path.join(_ROOT, 'tools'), os.path.dirname(_HERE)):
 
 from interop.gurux_session import (  # noqa: E402
     AssociationRejected, FdStream, GuruxSession, make_object, DEMO_AK, DEMO_EK, DEMO_PASSWORD,
-    CLIENT_SYSTEM_TITLE, SERVER_SYSTEM_TITLE)
+    DEMO_HLS_SECRET, CLIENT_SYSTEM_TITLE, SERVER_SYSTEM_TITLE, demo_client_signing_key)
 
 LOGICAL_DEVICE_NAME = b'MMM0000012345678'   # firmware/config.py default
 IC_FILE = os.path.join(_ROOT, 'build', 'hil-ic.json')
@@ -287,11 +287,21 @@ def _keys(creds):
                 client_system_title=creds.client_title)
 
 
+_AUTH = {16: 'none', 17: 'low', 1: 'hls-gmac', 2: 'hls-ecdsa', 3: 'hls-sha256'}
+_CIPHERED = (1, 2, 3)
+
+
 def _run(target, creds, sap, script, **kw):
-    auth = {16: 'none', 17: 'low', 1: 'hls-gmac'}[sap]
+    auth = _AUTH[sap]
     if sap == 17:
         kw.setdefault('password', creds.password)
-    if sap == 1:
+    if sap == 3:
+        kw.setdefault('password', DEMO_HLS_SECRET)
+    if sap == 2:            # suite 1, the demo client's signing key, a 32-byte challenge
+        kw.setdefault('security_suite', 1)
+        kw.setdefault('signing_key', demo_client_signing_key(kw['security_suite']))
+        kw.setdefault('ctos_challenge', os.urandom(32))
+    if sap in _CIPHERED:
         kw.setdefault('ciphered', True)
         kw.setdefault('invocation_counter', creds.next_ic())
     kw.update(_keys(creds))
@@ -299,15 +309,19 @@ def _run(target, creds, sap, script, **kw):
     try:
         return script(s)
     finally:
-        if sap == 1:
+        if sap in _CIPHERED:
             creds.used(s.invocation_counter)
         target.end(s)
 
 
-def management_session(target, creds, max_pdu=128):
-    """HLS-GMAC, every APDU authenticated and encrypted, ten GETs of which one is the object_list
-    of the current association, sent in blocks (the client offers a `max_pdu` of 128), then
+def management_session(target, creds, max_pdu=128, sap=1, **kw):
+    """HLS-GMAC (SAP 1; or HLS-ECDSA on suite 1, SAP 2, `server_public_key` in kw; or HLS-SHA256,
+    SAP 3), every APDU authenticated and encrypted, ten GETs of which one is the object_list of
+    the current association, sent in blocks (the client offers a `max_pdu` of 128), then
     release. Returns {'gets', 'object_list_blocks', 'objects', 'server_ics'}."""
+    suite = 1 if sap == 2 else 0
+    setup_ln = '0.0.43.0.1.255' if sap == 2 else '0.0.43.0.0.255'
+
     def script(s):
         s.associate()
         if creds.server_title is not None:
@@ -316,7 +330,7 @@ def management_session(target, creds, max_pdu=128):
         clock = make_object(8, '0.0.1.0.0.255')
         energy = make_object(3, '1.0.1.8.0.255')
         current = make_object(15, '0.0.40.0.0.255')
-        setup = make_object(64, '0.0.43.0.0.255')
+        setup = make_object(64, setup_ln)
         gets = 0
         assert bytes(s.read_raw_value(ldn, 1)) == bytes((0, 0, 42, 0, 0, 255)); gets += 1
         assert len(bytes(s.read_raw_value(ldn, 2))) > 0; gets += 1
@@ -329,14 +343,14 @@ def management_session(target, creds, max_pdu=128):
         blocks = len(s.server_invocation_counters) - before
         policy = s.read_raw_value(setup, 2); gets += 1
         assert policy & 0x0C == 0x0C, policy      # authenticated and encrypted requests
-        assert s.read_raw_value(setup, 3) == 0; gets += 1       # suite 0
+        assert s.read_raw_value(setup, 3) == suite; gets += 1
         assert bytes(s.read_raw_value(setup, 4)) == creds.client_title; gets += 1
         ics = s.server_invocation_counters
         assert ics == sorted(set(ics)), ics        # a fresh server counter on every reply
         s.release()
         return {'gets': gets, 'object_list_blocks': blocks, 'objects': len(objects),
                 'server_ics': len(ics)}
-    return _run(target, creds, 1, script, max_pdu=max_pdu)
+    return _run(target, creds, sap, script, max_pdu=max_pdu, **kw)
 
 
 def public_session(target, creds):

@@ -15,6 +15,7 @@ from dlms.server import Server, AssociationConfig, CTX_LN_CIPHERED
 from dlms.cosem import SecuritySetup, AssociationLN
 from dlms.cosem.base import READ, AUTH_REQUEST, ENC_REQUEST, INVOKE, NO_ACCESS
 from dlms_pk import asn1, ec, x509
+from dlms_ca import ca as dca
 from dlms_pk.certstore import CertStore
 from test_store import FakeFs
 from test_server import field, aare_result, get_request, h, EK, AK, SERVER_ST, CLIENT_ST
@@ -54,7 +55,7 @@ def tlv(tag, body):
 def pem(name, label='CERTIFICATE'):
     with open(_DIR + name) as f:
         text = f.read()
-    return x509.pem_decode(text, label) if label else text
+    return dca.pem_decode(text, label) if label else text
 
 
 class Clock:
@@ -111,12 +112,12 @@ def enrol(pki, ss1, clock, client=True):
     """What boards/host/demo_enroll.py does: trust anchor, pairs, requests, CA, imports."""
     ca = pem('ca.pem')
     assert pki.add_trust_anchor(ca)
-    ca_curve, ca_d = x509.pem_private_key(pem('ca.key.pem', None))
+    ca_curve, ca_d = dca.pem_private_key(pem('ca.key.pem', None))
     for kt, usage in ((0, x509.KU_DIGITAL_SIGNATURE), (1, x509.KU_KEY_AGREEMENT)):
         assert ss1.action(4, axdr.enum(kt), None) == (0, None)
         r, csr = ss1.action(5, axdr.enum(kt), None)
-        assert r == 0 and x509.parse_csr(bytes(csr[1])).subject_cn == '4D4D4D0000BC614E'
-        cert = x509.issue(ca, ca_curve, ca_d, bytes(csr[1]), 1000 + kt, clock() - 86400,
+        assert r == 0 and dca.parse_csr(bytes(csr[1])).subject_cn == '4D4D4D0000BC614E'
+        cert = dca.issue(ca, ca_curve, ca_d, bytes(csr[1]), 1000 + kt, clock() - 86400,
                           clock() + 86400 * 3650, usage)
         assert ss1.action(6, axdr.octets(cert), None) == (0, None)
     if client:
@@ -191,9 +192,9 @@ def test_a_certificate_is_accepted_only_from_the_anchor_in_validity_with_its_key
     assert ss1.get(6, None) == before
     assert [e[0] for e in ks.events].count('certificate-rejected') == 5
     # and a certificate for the meter's title made for a key it does not hold
-    ca_curve, ca_d = x509.pem_private_key(pem('ca.key.pem', None))
+    ca_curve, ca_d = dca.pem_private_key(pem('ca.key.pem', None))
     _, pub = ec.generate_keypair(ec.P256, lambda n: b'\x07' * n)     # not the meter's key
-    foreign = x509.issue(pem('ca.pem'), ca_curve, ca_d, (ec.P256, pub, '4D4D4D0000BC614E'), 77,
+    foreign = dca.issue(pem('ca.pem'), ca_curve, ca_d, (ec.P256, pub, '4D4D4D0000BC614E'), 77,
                          clock() - 10, clock() + 1000, x509.KU_DIGITAL_SIGNATURE)
     assert ss1.action(6, axdr.octets(foreign), None)[0] != 0
 
@@ -211,8 +212,8 @@ def test_a_power_cut_between_certificate_and_key_pair_is_completed_at_the_next_s
     old = pki.own_key(0, ec.P256)
     assert ss1.action(4, axdr.enum(0), None)[0] == 0          # a new pair, pending
     r, csr = ss1.action(5, axdr.enum(0), None)
-    ca_curve, ca_d = x509.pem_private_key(pem('ca.key.pem', None))
-    cert = x509.issue(pem('ca.pem'), ca_curve, ca_d, bytes(csr[1]), 5000, clock() - 10,
+    ca_curve, ca_d = dca.pem_private_key(pem('ca.key.pem', None))
+    cert = dca.issue(pem('ca.pem'), ca_curve, ca_d, bytes(csr[1]), 5000, clock() - 10,
                       clock() + 10000, x509.KU_DIGITAL_SIGNATURE)
     pki._activate = lambda key_type: True                     # the cut: the pair stays pending
     assert ss1.action(6, axdr.octets(cert), None)[0] == 0
@@ -258,17 +259,24 @@ def test_hls_sha256_answers_the_derived_vector():
     assert s.assoc.state == am.ASSOCIATED
 
 
-def test_hls_sha256_refuses_a_wrong_reply_and_out_of_range_challenges_and_counts_them():
+def test_hls_sha256_refuses_a_wrong_reply_and_out_of_range_challenges_and_counts_guesses():
+    """Out-of-range challenges are refused and logged, but they try no secret: no lockout. Wrong
+    pass 3 replies do try it: three of them lock SAP 3 out."""
     from dlms.lockout import Lockout
     srv, ks, pki, ss1, fs, rng, clock = make()
     srv.lockout = Lockout(clock, max_failures=3, base=30)
-    for n in (7, 65):
-        assert aare_result(srv.session(3).handle(aarq(6, b'x' * n, 10 + n)))[1] == 13
-    s, aare = sha_session(srv, b'K56iVagY', 200, rng=rng)
-    assert opened(s.handle(glo(reply(bytes(32)), 201))) == h('C701C10300')
-    assert s.assoc.state == am.NON_ASSOCIATED
-    # three failures: a guessable secret locks the association out
-    assert aare_result(srv.session(3).handle(aarq(6, b'K56iVagY', 300))) == (2, 1)
+    ic = 10
+    for _ in range(3):
+        for n in (7, 65):
+            ic += 100
+            assert aare_result(srv.session(3).handle(aarq(6, b'x' * n, ic)))[1] == 13
+    for i in range(3):
+        s, aare = sha_session(srv, b'K56iVagY', 1000 + 10 * i, rng=rng)
+        assert aare_result(aare) == (0, 14)    # accepted, pass 3 due: the challenges locked nothing
+        assert opened(s.handle(glo(reply(bytes(32)), 1001 + 10 * i))) == h('C701C10300')
+        assert s.assoc.state == am.NON_ASSOCIATED
+    # three wrong replies: a guessable secret locks the association out
+    assert aare_result(srv.session(3).handle(aarq(6, b'K56iVagY', 2000))) == (2, 1)
 
 
 def test_change_hls_secret_takes_effect_and_persists():
@@ -300,11 +308,11 @@ def test_hls_ecdsa_verifies_the_derived_client_signature_and_signs_its_own():
     # CA), CtoS 00..1F, StoC 20..3F; f(StoC) with an RFC 6979 nonce
     srv, ks, pki, ss1, fs, rng, clock = make()
     enrol(pki, ss1, clock, client=False)
-    ca_curve, ca_d = x509.pem_private_key(pem('ca.key.pem', None))
+    ca_curve, ca_d = dca.pem_private_key(pem('ca.key.pem', None))
     q_c = ec.public_key(ec.P256, b'\xc1' * 32)
     assert q_c == h('991498C2EF7F1CA5FD7F1D2EE033DC0AED84745DA9B5EBB60A7D854307EBF996'
                     '4A48CCF94FA5F206B0550E62AAD49E4A0EC26DCB562201C4DD8BEC6D11D39F44')
-    client = x509.issue(pem('ca.pem'), ca_curve, ca_d, (ec.P256, q_c, '4D4D4D0000000001'), 42,
+    client = dca.issue(pem('ca.pem'), ca_curve, ca_d, (ec.P256, q_c, '4D4D4D0000000001'), 42,
                         clock() - 10, clock() + 100000, x509.KU_DIGITAL_SIGNATURE)
     assert ss1.action(6, axdr.octets(client), None)[0] == 0
     s, aare = ecdsa_session(srv, CTOS, 1, STOC, rng)
@@ -323,7 +331,7 @@ def test_hls_ecdsa_verifies_the_derived_client_signature_and_signs_its_own():
 
 
 def client_signature(stoc, ctos=CTOS, first=CLIENT_ST, second=SERVER_ST):
-    c, d = x509.pem_private_key(pem('client-sign.key.pem', None))
+    c, d = dca.pem_private_key(pem('client-sign.key.pem', None))
     return ec.sign(c, d, first + second + stoc + ctos)
 
 

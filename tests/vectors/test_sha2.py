@@ -139,3 +139,37 @@ def test_hmac_rfc4231_sha384_every_backend():
     finally:
         sha2._sha384_hashlib, sha2._compress_v = saved
     assert raised(ValueError, sha2.HmacKey, 'md5', b'k') is not None
+
+
+def _iroot(n, k):
+    # the integer k-th root of n, by bisection (no int.bit_length on MicroPython)
+    lo, hi = 0, 1
+    while hi ** k <= n:
+        hi *= 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if mid ** k <= n:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def _primes(n):
+    out, c = [], 2
+    while len(out) < n:
+        if all(c % p for p in out):
+            out.append(c)
+        c += 1
+    return out
+
+
+def test_sha384_constants_are_those_of_fips_180_4():
+    """FIPS 180-4 4.2.3 and 5.3.4, derived here: the round constants are the first 64 bits of
+    the fractional parts of the cube roots of the first 80 primes, the SHA-384 initial value
+    those of the square roots of the 9th to 16th primes."""
+    primes = _primes(80)
+    k = b''.join((_iroot(p << 192, 3) % (1 << 64)).to_bytes(8, 'big') for p in primes)
+    assert bytes(sha2._K512) == k
+    iv = b''.join((_iroot(p << 128, 2) % (1 << 64)).to_bytes(8, 'big') for p in primes[8:16])
+    assert bytes(sha2._IV384) == iv

@@ -9,6 +9,7 @@ import os
 from binascii import unhexlify
 
 from dlms_pk import asn1, ec, x509
+from dlms_ca import ca as dca
 from vector_util import h, raised
 
 
@@ -39,7 +40,7 @@ def _text(rel):
 
 
 def _der(rel):
-    return x509.pem_decode(_text(rel), 'CERTIFICATE')
+    return dca.pem_decode(_text(rel), 'CERTIFICATE')
 
 
 def _cert(rel):
@@ -49,7 +50,7 @@ def _cert(rel):
 
 
 def _key(rel):
-    return x509.pem_private_key(_text(rel))
+    return dca.pem_private_key(_text(rel))
 
 
 def _anchors():
@@ -233,7 +234,7 @@ def test_csr_roundtrip():
         der = x509.csr(c, d, pub, '4D4D4D0000000001', b'entropy')
         assert b'\x0c\x104D4D4D0000000001' in der          # CN as a UTF8String
         assert der == x509.csr(c, d, b'\x04' + pub, '4D4D4D0000000001', b'entropy')
-        r = x509.parse_csr(der)
+        r = dca.parse_csr(der)
         assert r.curve is c and r.public_key == pub and r.hash == c.hash
         assert r.subject_cn == '4D4D4D0000000001'
         assert r.subject == asn1.seq(asn1.set_(asn1.seq(asn1.oid('2.5.4.3'),
@@ -250,9 +251,9 @@ def test_csr_roundtrip():
         assert u == 0 and raw[0] and raw[c.size]
         bad = bytearray(der)
         bad[len(bad) - 1] ^= 1
-        assert _reason(x509.parse_csr, bytes(bad)) == 'signature'
+        assert _reason(dca.parse_csr, bytes(bad)) == 'signature'
         for n in range(0, len(der), 7):
-            assert _reason(x509.parse_csr, der[0:n]) == 'csr'
+            assert _reason(dca.parse_csr, der[0:n]) == 'csr'
 
 
 def test_issue_end_entity_from_csr():
@@ -263,7 +264,7 @@ def test_issue_end_entity_from_csr():
     req = x509.csr(c, d, pub, '4D4D4D0000000001')
     nb = _START
     na = asn1.days(2050, 1, 1) * _DAY
-    der = x509.issue(ca, cc, cd, req, 0x1234567890, nb, na, x509.KU_KEY_AGREEMENT,
+    der = dca.issue(ca, cc, cd, req, 0x1234567890, nb, na, x509.KU_KEY_AGREEMENT,
                      extra=b'x')
     assert b'\x17\x0d260101000000Z' in der and b'\x18\x0f20500101000000Z' in der
     cert = x509.Certificate(der)
@@ -271,12 +272,12 @@ def test_issue_end_entity_from_csr():
     assert _check(cert, _AGREE) is None
     assert cert.serial == 0x1234567890 and cert.not_before == nb and cert.not_after == na
     assert cert.key_usage == x509.KU_KEY_AGREEMENT and cert.ku_critical and not cert.is_ca
-    assert cert.ski == x509.key_id(pub) and cert.aki == ca.ski
+    assert cert.ski == dca.key_id(pub) and cert.aki == ca.ski
     assert cert.issuer == ca.subject and cert.subject_cn == '4D4D4D0000000001'
     # a P-256 key under the P-384 CA is allowed (dlms-public-key.md 5.3), with SHA-384
     ca384 = _cert('ca-p384.pem')
     c3, d3 = _key('ca-p384.key.pem')
-    der = x509.issue(ca384, c3, d3, (c, pub, '4D4D4D0000000001'), 7, nb, None,
+    der = dca.issue(ca384, c3, d3, (c, pub, '4D4D4D0000000001'), 7, nb, None,
                      x509.KU_DIGITAL_SIGNATURE | x509.KU_KEY_AGREEMENT)
     cert = x509.Certificate(der)
     assert cert.hash == 'sha384' and cert.not_after is None
@@ -284,26 +285,26 @@ def test_issue_end_entity_from_csr():
     assert _check(cert, _SIGN) is None and _check(cert, _AGREE) is None
     # ... but not a P-384 key under the P-256 CA
     k384 = _cert('client-sign-p384.pem').public_key
-    assert _reason(x509.issue, ca, cc, cd, (ec.P384, k384, 'x'), 1, nb, na,
+    assert _reason(dca.issue, ca, cc, cd, (ec.P384, k384, 'x'), 1, nb, na,
                    x509.KU_DIGITAL_SIGNATURE) == 'issuer-curve'
     # and a forged request is refused
     bad = bytearray(req)
     bad[len(bad) - 1] ^= 1
-    assert _reason(x509.issue, ca, cc, cd, bytes(bad), 1, nb, na, 1) == 'signature'
+    assert _reason(dca.issue, ca, cc, cd, bytes(bad), 1, nb, na, 1) == 'signature'
 
 
 def test_issue_ca_and_expired_anchor():
     c, d = _key('ca.key.pem')
     pub = _cert('ca.pem').public_key
-    old = x509.issue(None, c, d, (c, pub, 'old root'), 99, asn1.days(2020, 1, 1) * _DAY,
+    old = dca.issue(None, c, d, (c, pub, 'old root'), 99, asn1.days(2020, 1, 1) * _DAY,
                      asn1.days(2021, 1, 1) * _DAY, x509.KU_KEY_CERT_SIGN | x509.KU_CRL_SIGN,
                      is_ca=True)
     root = x509.Certificate(old)
-    assert root.is_ca and root.ski == x509.key_id(pub) and root.aki == root.ski
+    assert root.is_ca and root.ski == dca.key_id(pub) and root.aki == root.ski
     assert _check(root, _CA, None, asn1.days(2020, 6, 1) * _DAY, [root]) is None
     assert _check(root, _CA, None, _NOW, [root]) == 'expired'
     cs, ds = _key('client-sign.key.pem')
-    leaf = x509.Certificate(x509.issue(root, c, d, (cs, _cert('client-sign.pem').public_key,
+    leaf = x509.Certificate(dca.issue(root, c, d, (cs, _cert('client-sign.pem').public_key,
                                                     '4D4D4D0000000001'),
                                        5, _START, None, x509.KU_DIGITAL_SIGNATURE))
     assert _check(leaf, _SIGN, _ST, _NOW, [root]) == 'issuer-expired'
@@ -380,7 +381,7 @@ def test_size_bound():
     assert _reason(x509.Certificate, der + bytes(x509.MAX_CERT)) == 'too-large'
     c, d = _key('ca.key.pem')
     cs = _cert('client-sign.pem')
-    big = x509.issue(_cert('ca.pem'), c, d, (cs.curve, cs.public_key, 'A' * 1800), 3, _START,
+    big = dca.issue(_cert('ca.pem'), c, d, (cs.curve, cs.public_key, 'A' * 1800), 3, _START,
                      None, x509.KU_DIGITAL_SIGNATURE)
     assert x509.MAX_CERT < len(big) < asn1.MAX_SIZE
     assert _reason(x509.Certificate, big) == 'too-large'
@@ -389,25 +390,25 @@ def test_size_bound():
 
 def test_pem():
     der = _der('ca.pem')
-    text = x509.pem_encode(der, 'CERTIFICATE')
+    text = dca.pem_encode(der, 'CERTIFICATE')
     assert text.startswith('-----BEGIN CERTIFICATE-----\n') and text.endswith(
         '-----END CERTIFICATE-----\n')
     for line in text.split('\n'):
         assert len(line) <= 64
     assert text == _text('ca.pem')      # the same layout as cryptography's
-    assert x509.pem_decode(text.encode(), 'CERTIFICATE') == der
-    assert _reason(x509.pem_decode, text, 'PRIVATE KEY') == 'pem'
-    assert _reason(x509.pem_decode, '-----BEGIN X-----\n@@@\n-----END X-----\n', 'X') in (
+    assert dca.pem_decode(text.encode(), 'CERTIFICATE') == der
+    assert _reason(dca.pem_decode, text, 'PRIVATE KEY') == 'pem'
+    assert _reason(dca.pem_decode, '-----BEGIN X-----\n@@@\n-----END X-----\n', 'X') in (
         'pem', None)
-    assert _reason(x509.pem_private_key, text) == 'pem'
-    assert _reason(x509.pem_private_key, x509.pem_encode(der, 'PRIVATE KEY')) == 'private-key'
-    assert _reason(x509.pem_private_key, x509.pem_encode(b'\x30\x00', 'EC PRIVATE KEY')) == \
+    assert _reason(dca.pem_private_key, text) == 'pem'
+    assert _reason(dca.pem_private_key, dca.pem_encode(der, 'PRIVATE KEY')) == 'private-key'
+    assert _reason(dca.pem_private_key, dca.pem_encode(b'\x30\x00', 'EC PRIVATE KEY')) == \
         'private-key'
     # d = 0 and d = n refused
     c = ec.P256
     for d in (bytes(32), c.n.to_bytes(32, 'big')):
         sec1 = asn1.seq(asn1.integer(1), asn1.octet_string(d), asn1.ctx(0, asn1.oid(c.oid)))
-        assert _reason(x509.pem_private_key, x509.pem_encode(sec1, 'EC PRIVATE KEY')) == \
+        assert _reason(dca.pem_private_key, dca.pem_encode(sec1, 'EC PRIVATE KEY')) == \
             'private-key'
 
 

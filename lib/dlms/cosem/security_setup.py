@@ -6,7 +6,8 @@
 # read-write-denied. A key transfer is a named request of the association (ctx.key_transfer):
 # the new keys apply once the response under the old ones is out. Methods 4..8 (key pairs and
 # certificates) belong to suites 1/2 and take a certificate store (`pki`,
-# dlms_pk/certstore.py); without one, or for suite 0, read-write-denied. Attribute 6 lists the
+# dlms_pk/certstore.py); their parameters are read in dlms_pk/setup_methods.py, with the optional
+# package; without a store, or for suite 0, read-write-denied. Attribute 6 lists the
 # certificates held: entity, type, serial (big-endian bytes), issuer and subject (DER Names),
 # subject_alt_name (empty). Method 3 (key agreement): not yet, read-write-denied.
 from dlms._compat import const
@@ -60,10 +61,8 @@ class SecuritySetup(CosemObject):
         if attr == 6:                     # certificates (none without public-key material)
             if self.pki is None:
                 return axdr.array([])
-            return axdr.array([axdr.structure(axdr.enum(e[0]), axdr.enum(e[1]), axdr.octets(e[2]),
-                                              axdr.octets(e[3]), axdr.octets(e[4]),
-                                              axdr.octets(e[5]))
-                               for e in self.pki.entries()])
+            from dlms_pk.setup_methods import certificates
+            return certificates(self.pki)
         return CosemObject.get_attribute(self, attr, ctx)
 
     def set_attribute(self, attr, value, ctx):
@@ -78,7 +77,8 @@ class SecuritySetup(CosemObject):
             return self._key_transfer(param, ctx), None
         if self.pki is None or self.security_suite == 0:
             return READ_WRITE_DENIED, None    # methods 3..8 belong to suites 1 and 2
-        return _pk_method(self, method, param)
+        from dlms_pk.setup_methods import invoke   # the pki is there, so is the package
+        return invoke(self, method, param)
 
     def _activate(self, param, ctx):
         """security_activate: the policy can only be raised (every current flag stays set)."""
@@ -117,57 +117,3 @@ class SecuritySetup(CosemObject):
                 return OTHER_REASON
             entries.append((k, bytes(wrapped[1])))
         return _TRANSFER_RESULT.get(ctx.key_transfer(self.manager, entries), OTHER_REASON)
-
-
-# Methods 4..8 (the meter's key pairs and certificates: dlms_pk/certstore.py). Results: the
-# certificate store's OK / REFUSED / NOT_FOUND / STORE as action-results.
-_PK_RESULT = (SUCCESS, OTHER_REASON, OTHER_REASON, TEMPORARY_FAILURE)
-
-
-def _selector(param):
-    # export/remove_certificate: structure {0, structure {entity, type, system title}} or
-    # structure {1, structure {serial, issuer}}; None when it is neither
-    if param is None or param[0] != axdr.STRUCTURE or len(param[1]) != 2:
-        return None
-    kind, inner = param[1]
-    if kind[0] != axdr.ENUM or inner[0] != axdr.STRUCTURE:
-        return None
-    v = inner[1]
-    if kind[1] == 0 and len(v) == 3 and v[0][0] == axdr.ENUM and v[1][0] == axdr.ENUM and \
-            v[2][0] == axdr.OCTET_STRING:
-        return 0, v[0][1], v[1][1], bytes(v[2][1])
-    if kind[1] == 1 and len(v) == 2 and v[0][0] == axdr.OCTET_STRING and \
-            v[1][0] == axdr.OCTET_STRING:
-        return 1, bytes(v[0][1]), bytes(v[1][1])
-    return None
-
-
-def _pk_method(ss, method, param):
-    from dlms import security
-    pki = ss.pki
-    title = ss.server_system_title
-    if method in (4, 5):                  # generate_key_pair, generate_certificate_request
-        if param is None or param[0] != axdr.ENUM:
-            return TYPE_UNMATCHED, None
-        if method == 4:
-            curve = security.suite(ss.security_suite).CURVE
-            return _PK_RESULT[pki.generate_key_pair(param[1], curve)], None
-        req = pki.certificate_request(param[1], title)
-        if req is None:
-            return OTHER_REASON, None
-        return SUCCESS, axdr.octets(req)
-    if method == 6:                       # import_certificate
-        if param is None or param[0] != axdr.OCTET_STRING:
-            return TYPE_UNMATCHED, None
-        return _PK_RESULT[pki.import_certificate(bytes(param[1]), title)[0]], None
-    if method in (7, 8):                  # export_certificate, remove_certificate
-        sel = _selector(param)
-        if sel is None:
-            return TYPE_UNMATCHED, None
-        if method == 7:
-            der = pki.export_certificate(sel, title)
-            if der is None:
-                return OTHER_REASON, None
-            return SUCCESS, axdr.octets(der)
-        return _PK_RESULT[pki.remove_certificate(sel, title)], None
-    return READ_WRITE_DENIED, None        # 3 key_agreement: not yet
