@@ -81,8 +81,8 @@ _FAKE_MPREMOTE = textwrap.dedent('''\
 ''')
 
 
-@pytest.mark.parametrize('board', mpy_build.BOARDS)
-def test_make_deploy_stops_the_meter_copies_the_tree_and_resets(board, tmp_path):
+@pytest.mark.parametrize('board,with_', [(b, '') for b in mpy_build.BOARDS] + [('esp32', 'pk')])
+def test_make_deploy_stops_the_meter_copies_the_tree_and_resets(board, with_, tmp_path):
     fake = tmp_path / 'mpremote'
     fake.write_text(_FAKE_MPREMOTE % sys.executable)
     fake.chmod(0o755)
@@ -95,7 +95,8 @@ def test_make_deploy_stops_the_meter_copies_the_tree_and_resets(board, tmp_path)
     cfg.write_text('{"logical_device_name": "MMM0000000000042"}')
     env = dict(os.environ, FAKE_DEVICE=str(dev))
     proc = subprocess.run(['make', '-s', 'deploy', 'BOARD=' + board, 'PORT=/dev/fake',
-                           'MPREMOTE=' + str(fake), 'DEPLOY_WAIT=0', 'CONFIG=' + str(cfg)],
+                           'MPREMOTE=' + str(fake), 'DEPLOY_WAIT=0', 'CONFIG=' + str(cfg)]
+                          + (['WITH=' + with_] if with_ else []),
                           cwd=_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, timeout=120)
     assert proc.returncode == 0, proc.stdout.decode()
@@ -109,7 +110,8 @@ def test_make_deploy_stops_the_meter_copies_the_tree_and_resets(board, tmp_path)
     assert not (dev / 'main.off').exists()
     assert (dev / 'config.json').read_text() == cfg.read_text()
     assert (dev / 'state' / 'keystore.0').read_text() == 'keys'
-    built = {d for s, d in mpy_build.board_sources(board)}
+    built = {d for s, d in mpy_build.board_sources(board, tuple(w for w in with_.split(',') if w))}
+    assert any(d.startswith('lib/dlms_pk/') for d in built) == (with_ == 'pk')
     on_device = set()
     for dirpath, _, files in os.walk(dev / 'lib'):
         for f in files:
@@ -125,23 +127,53 @@ def test_make_deploy_refuses_an_unknown_board():
 
 
 class _Manifest:
-    """The parts of MicroPython's tools/manifestfile.py API a board manifest uses: relative
-    paths resolve against the manifest's directory, which is the working directory meanwhile."""
+    """The parts of MicroPython's tools/manifestfile.py API a board manifest uses, with its
+    semantics: relative paths resolve against the running manifest's directory (the working
+    directory meanwhile); include() of a file runs it (a `$(...)` path is only recorded);
+    add_library() names a directory and require(name, library=) runs the manifest.py of the
+    first directory called `name` below it; package() without files takes every .py."""
 
     def __init__(self):
         self.frozen = {}          # module path on the board -> source file
-        self.included = []
+        self.included = []        # $(...) includes, and every require()d package
+        self.libraries = {}
+        self._visited = set()
 
     def api(self):
         return {'include': self.include, 'package': self.package, 'module': self.module,
                 'metadata': lambda **kw: None, 'require': self.require,
-                'options': None}
+                'add_library': self.add_library, 'options': None}
+
+    def run(self, path):
+        path = os.path.abspath(path)
+        if path in self._visited:
+            return
+        self._visited.add(path)
+        cwd = os.getcwd()
+        os.chdir(os.path.dirname(path))
+        try:
+            with open(path) as f:
+                exec(f.read(), self.api())
+        finally:
+            os.chdir(cwd)
 
     def include(self, path):
-        self.included.append(path)
+        if path.startswith('$('):
+            self.included.append(path)
+        else:
+            self.run(os.path.join(path, 'manifest.py') if os.path.isdir(path) else path)
 
-    def require(self, name, **kw):
+    def add_library(self, library, library_path, prepend=False):
+        self.libraries[library] = os.path.abspath(library_path)
+
+    def require(self, name, library=None, **kw):
         self.included.append('require:' + name)
+        assert library in self.libraries, 'require(%r) of an unknown library %r' % (name, library)
+        for root, _, names in os.walk(self.libraries[library]):
+            if os.path.basename(root) == name and 'manifest.py' in names:
+                self.run(os.path.join(root, 'manifest.py'))
+                return
+        raise AssertionError('package %r not in library %r' % (name, library))
 
     def package(self, package_path, files=None, base_path='.', opt=None):
         base = os.path.abspath(base_path)
@@ -161,32 +193,47 @@ class _Manifest:
 
 
 @pytest.mark.parametrize('board', mpy_build.BOARDS)
-def test_manifest_freezes_what_deploy_copies_but_main(board):
-    path = os.path.join(_ROOT, 'boards', board, 'manifest.py')
+@pytest.mark.parametrize('manifest,with_,packages', [
+    ('manifest.py', (), ['dlms']),
+    ('manifest_pk.py', ('pk',), ['dlms', 'dlms_pk']),
+])
+def test_manifest_freezes_what_deploy_copies_but_main(board, manifest, with_, packages):
     m = _Manifest()
-    cwd = os.getcwd()
-    os.chdir(os.path.dirname(path))
-    try:
-        with open(path) as f:
-            exec(f.read(), m.api())
-    finally:
-        os.chdir(cwd)
-    assert m.included == ['$(PORT_DIR)/boards/manifest.py']   # the port's own (asyncio ...)
+    m.run(os.path.join(_ROOT, 'boards', board, manifest))
+    # the port's own (asyncio ...), then the library's packages by require()
+    assert m.included[0] == '$(PORT_DIR)/boards/manifest.py'
+    assert sorted(set(i[len('require:'):] for i in m.included[1:])) == packages
     for rel, src in m.frozen.items():
         assert os.path.isfile(src), src
-    deployed = {d[len('lib/'):]: os.path.realpath(s) for s, d in mpy_build.board_sources(board)}
+    deployed = {d[len('lib/'):]: os.path.realpath(s)
+                for s, d in mpy_build.board_sources(board, with_)}
     deployed.pop('meter_main.py')
     assert {k: os.path.realpath(v) for k, v in m.frozen.items()} == deployed
 
 
-def test_package_json_installs_the_whole_library_with_mip():
-    with open(os.path.join(_ROOT, 'package.json')) as f:
+def test_every_optional_package_has_a_manifest_that_requires_the_core():
+    for name in mpy_build.CORE + tuple(mpy_build.OPTIONAL.values()):
+        m = _Manifest()
+        m.add_library('meter', os.path.join(_ROOT, 'manifests'))
+        m.require(name, library='meter')
+        files = set(m.frozen)
+        assert any(f.startswith(name + '/') for f in files), name
+        if name not in mpy_build.CORE:
+            assert 'require:dlms' in m.included
+        want = {'%s/%s' % (name, rel) for _, rel in mpy_build._sources('lib/' + name)}
+        assert want <= files
+
+
+@pytest.mark.parametrize('package_json,package', [('package.json', 'dlms'),
+                                                  ('package-pk.json', 'dlms_pk')])
+def test_package_json_installs_the_whole_library_with_mip(package_json, package):
+    with open(os.path.join(_ROOT, package_json)) as f:
         pkg = json.load(f)
     assert isinstance(pkg['version'], str) and pkg['deps'] == []
     urls = dict(pkg['urls'])
     assert len(urls) == len(pkg['urls'])
     lib = set()
-    for dirpath, dirnames, names in os.walk(os.path.join(_ROOT, 'lib', 'dlms')):
+    for dirpath, dirnames, names in os.walk(os.path.join(_ROOT, 'lib', package)):
         dirnames[:] = [d for d in dirnames if d != '__pycache__']
         for n in names:
             if n.endswith('.py'):

@@ -82,12 +82,23 @@ OPTIONAL = {
 }
 
 
-def lib_packages(with_=()):
-    """The lib/ packages of a board build: CORE and the OPTIONAL ones named in `with_`."""
+# Packages for the host profile only (tools/meter_memory.py's compiled virtual meter): never on
+# a board, so no manifest and no WITH= for esp32/rp2040.
+HOST_ONLY = {
+    'ca': 'dlms_ca',        # the demo CA and PEM files (boards/host/demo_enroll.py)
+}
+
+
+def lib_packages(with_=(), board=None):
+    """The lib/ packages of a board build: CORE and the OPTIONAL ones named in `with_` (and,
+    for the host profile, HOST_ONLY ones)."""
+    known = dict(OPTIONAL)
+    if board == 'host':
+        known.update(HOST_ONLY)
     for name in with_:
-        if name not in OPTIONAL:
-            raise SystemExit('unknown optional package %r (%s)' % (name, ', '.join(OPTIONAL)))
-    return CORE + tuple(OPTIONAL[n] for n in with_)
+        if name not in known:
+            raise SystemExit('unknown optional package %r (%s)' % (name, ', '.join(known)))
+    return CORE + tuple(known[n] for n in with_)
 
 
 def board_sources(board, with_=()):
@@ -96,7 +107,7 @@ def board_sources(board, with_=()):
     DEPLOY_EXCLUDE, the profile itself and the modules beside it."""
     skip = ('main.py',) + tuple(getattr(board_profile(board), 'DEPLOY_EXCLUDE', ()))
     files = []
-    for pkg in lib_packages(with_):
+    for pkg in lib_packages(with_, board):
         files += [(src, 'lib/%s/%s' % (pkg, rel)) for src, rel in _sources('lib/' + pkg)]
     files += [(src, 'lib/' + rel) for src, rel in _sources('firmware', skip=skip)]
     files.append((os.path.join(ROOT, 'firmware', 'main.py'), 'lib/%s.py' % MAIN_MODULE))

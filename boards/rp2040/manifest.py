@@ -8,9 +8,11 @@
 # main.py is left out on purpose: a frozen main.py would always run at boot, and renaming the
 # file (what `make halt` does) is the way to reach the REPL while the watchdog is not running.
 # The module list is that of `make deploy BOARD=rp2040` (DEPLOY_EXCLUDE of board.py left out);
-# tests/test_board_packaging.py checks it. Relative paths are relative to this file.
+# manifest_pk.py beside this file adds the public-key part (WITH=pk);
+# tests/test_board_packaging.py checks both. Relative paths are relative to this file.
 include("$(PORT_DIR)/boards/manifest.py")
-package("dlms", base_path="../../lib")
+add_library("meter", "../../manifests")
+require("dlms", library="meter")
 module("config.py", base_path="../../firmware")
 module("meter.py", base_path="../../firmware")
 module("ports.py", base_path="../../firmware")
