@@ -29,6 +29,20 @@ def test_management_session_fits_in_64_kib_of_heap_beyond_the_code(tmp_path):
     assert not ok, out
 
 
+def test_hls_ecdsa_session_fits_in_64_kib_of_heap_beyond_the_code(tmp_path):
+    """The same session as HLS-ECDSA on suite 1 (SAP 2), with the public-key part (its modules
+    counted as code): the meter's data with its certificates and key pairs, the certificate and
+    pass 3 verifications and the pass 4 signature fit (make bench: about 46 KiB, target 48)."""
+    launcher = meter_memory.build_tree(str(tmp_path / 'tree'), with_=('pk',), sap=2)
+    state = meter_memory.enrolled_state(launcher, str(tmp_path / 'state'))
+    code = meter_memory.code_footprint(launcher, public_key=True)
+    ok, out = meter_memory.session_fits(launcher, code + 64 * KIB, 2, state)
+    assert ok, out
+    assert 'SAP 2 HLS-ECDSA (suite 1)' in out and 'MemoryError' not in out
+    ok, out = meter_memory.session_fits(launcher, code + 24 * KIB, 2, state)
+    assert not ok, out
+
+
 def test_sim_heap_sets_the_micropython_heap():
     proc = subprocess.run(['make', '-n', 'sim', 'SIM_HEAP=64K'], cwd=_ROOT,
                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

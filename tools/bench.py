@@ -23,6 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'tools'))
 sys.path.insert(0, os.path.join(ROOT, 'tests'))
 sys.path.insert(0, os.path.join(ROOT, 'lib'))
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'vectors'))
 
 from sim_process import VirtualMeter, MICROPYTHON  # noqa: E402
 
@@ -181,9 +182,83 @@ def main():
                                                            f[key] / ref[key[2]]))
     print('(target: micropython 64B within 100x of cryptography)')
     print()
+    print('== ECDSA and ECDH (lib/dlms_pk, tools/bench_ec.py) ==')
+    ec_figures()
+    print()
+    association_figures()
+    print()
     memory_figures()
     print()
     size_figures()
+
+
+def ec_figures():
+    import bench_ec
+    bench_ec._cpython_main()
+
+
+def _association_times(port, mechanism, runs, server_public=None, ic=1 << 21):
+    """Milliseconds from the AARQ sent to pass 4 received and checked, per association, with
+    the thin client (tests/interop/raw_client.py; its own GCM and ECDSA from `cryptography`)."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from interop.raw_client import RawClient, sign_raw, verify_raw
+    from interop.gurux_session import DEMO_AK, DEMO_EK, DEMO_PKI
+    import dlms_client as dc
+    key = None
+    if mechanism == dc.HLS_ECDSA:
+        from cryptography.hazmat.primitives import serialization
+        with open(os.path.join(DEMO_PKI, 'client-sign.key.pem'), 'rb') as f:
+            key = serialization.load_pem_private_key(f.read(), None)
+    out = []
+    for _ in range(runs):
+        sap, suite = (2, 1) if key is not None else (1, 0)
+        ic += 100                     # above every counter this client title used so far
+        with RawClient(port, sap, suite, ic) as c:
+            t0 = time.perf_counter()
+            a = c.aarq(mechanism, os.urandom(32))
+            assert a.result == 0, (a.result, a.diagnostic)
+            if key is not None:
+                f = sign_raw(key, c.ecdsa_pass3_message())
+            else:                     # HLS-GMAC f(StoC) = SC || IC || GMAC(SC || AK || StoC)
+                icb = c.ic.to_bytes(4, 'big')
+                c.ic += 1
+                f = b'\x10' + icb + AESGCM(DEMO_EK).encrypt(
+                    c.title + icb, b'', b'\x10' + DEMO_AK + c.stoc)[:12]
+            result, f_ctos = c.pass3(f)
+            assert result == 0 and f_ctos
+            if key is not None:
+                verify_raw(server_public, c.ecdsa_pass4_message(), f_ctos)
+            out.append((time.perf_counter() - t0) * 1000)
+            c.release()
+    out.sort()
+    return out[len(out) // 2]
+
+
+def association_figures():
+    """A whole HLS association (AARQ to pass 4) against the virtual meter: HLS-ECDSA (SAP 2,
+    suite 1) beside HLS-GMAC (SAP 1), the median of 21."""
+    import dlms_client as dc
+    from cryptography import x509
+    from interop.gurux_session import GuruxSession, SERVER_SYSTEM_TITLE
+    print('== a whole HLS association, AARQ to pass 4 (virtual meter, thin client on '
+          'cryptography; median of 21) ==')
+    import contextlib
+    import io
+    with VirtualMeter() as vm, contextlib.redirect_stdout(io.StringIO()):
+        m = GuruxSession('127.0.0.1', vm.port, 1, authentication='hls-gmac', ciphered=True,
+                         invocation_counter=1 << 20)
+        m.connect()
+        m.associate()
+        der = m.export_certificate('0.0.43.0.1.255', 0, 0, SERVER_SYSTEM_TITLE)
+        m.release()
+        m.close()
+        server_public = x509.load_der_x509_certificate(der).public_key()
+        gmac = _association_times(vm.port, dc.HLS_GMAC, 21)
+        ecdsa = _association_times(vm.port, dc.HLS_ECDSA, 21, server_public, 1 << 22)
+    print('HLS-GMAC  (SAP 1, suite 0)               %8.2f ms' % gmac)
+    print('HLS-ECDSA (SAP 2, suite 1, P-256)        %8.2f ms   (%.1fx HLS-GMAC: the meter '
+          'verifies pass 3 (and the client certificate once), signs pass 4)'
+          % (ecdsa, ecdsa / gmac))
 
 
 KIB = 1024
@@ -212,21 +287,38 @@ def memory_figures():
                       'qstrs %d bytes' % (image, code - image))
             print('  needed beyond the code             %7d bytes (%5.1f KiB; target 32 KiB, '
                   'make test checks <= 64 KiB)' % (least - code, (least - code) / KIB))
+        print('-- HLS-ECDSA (SAP 2, suite 1) instead, .mpy files with the public-key part '
+              '(WITH=pk)')
+        out = os.path.join(tmp, 'pk')
+        launcher = meter_memory.build_tree(out, False, ('pk',))
+        state = meter_memory.enrolled_state(launcher, os.path.join(tmp, 'pk-state'))
+        code = meter_memory.code_footprint(launcher, public_key=True)
+        least = meter_memory.smallest_heap(launcher, code, code + 256 * KIB, 512, sap=2,
+                                           state=state)
+        print('smallest heap for the session        %7d bytes (%5.1f KiB, -X heapsize)'
+              % (least, least / KIB))
+        print('  code: in use after the imports     %7d bytes (%5.1f KiB, dlms_pk included)'
+              % (code, code / KIB))
+        print('  needed beyond the code             %7d bytes (%5.1f KiB; target 48 KiB)'
+              % (least - code, (least - code) / KIB))
 
 
 def size_figures():
     import mpy_build
-    print('== .mpy a board gets (make deploy: lib/, firmware/, the board profile) ==')
+    print('== .mpy a board gets (make deploy: lib/, firmware/, the board profile; WITH=pk adds '
+          'the public-key part) ==')
     with tempfile.TemporaryDirectory(prefix='bench-mpy-') as tmp:
         for board in mpy_build.BOARDS:
-            for opt in (0, 3):
-                _, sizes = mpy_build.build_board(board, os.path.join(tmp, '%s%d' % (board, opt)),
-                                                 opt=opt)
-                total = sum(n for _, n in sizes)
-                print('%-7s %-10s %-27s %3d files %7d bytes (%5.1f KiB; target 96 KiB)'
-                      % (board, mpy_build.ARCH[board],
-                         'with -O3 (no line numbers)' if opt else 'as deployed',
-                         len(sizes), total, total / KIB))
+            for with_, target in (((), 96), (('pk',), 140)):
+                for opt in (0, 3):
+                    out = os.path.join(tmp, '%s%d%s' % (board, opt, ''.join(with_)))
+                    _, sizes = mpy_build.build_board(board, out, opt=opt, with_=with_)
+                    total = sum(n for _, n in sizes)
+                    print('%-7s %-10s %-8s %-27s %3d files %7d bytes (%5.1f KiB; target %d KiB'
+                          '%s)' % (board, mpy_build.ARCH[board], 'WITH=pk' if with_ else '',
+                                   'with -O3 (no line numbers)' if opt else 'as deployed',
+                                   len(sizes), total, total / KIB, target,
+                                   '' if board == 'esp32' or with_ == () else ', ESP32'))
 
 
 if __name__ == '__main__':

@@ -15,12 +15,17 @@ GCM tables, objects, store records, asyncio, sockets) plus the session's working
     code_footprint(tree)            heap in use after the imports (bytes)
     session_fits(tree, heap)        (True/False, meter output): the session in that heap
     smallest_heap(tree, lo, hi)     the smallest heap (bytes, to `step`) in which it succeeds
+
+With the public-key part (build_tree(..., with_=('pk',)), sap=2, state=enrolled_state(...)):
+the same session as HLS-ECDSA on suite 1 (SAP 2), the dlms_pk modules imported before the
+meter's own so that they count as code.
 """
 import contextlib
 import io
 import os
 import re
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 for _p in (os.path.join(ROOT, 'tools'), os.path.join(ROOT, 'tests')):
@@ -30,16 +35,35 @@ for _p in (os.path.join(ROOT, 'tools'), os.path.join(ROOT, 'tests')):
 import mpy_build  # noqa: E402
 from sim_process import VirtualMeter  # noqa: E402
 
+_PK_CONFIG = os.path.join(ROOT, 'tools', 'meter_memory_pk.json')
 _AFTER_IMPORTS = re.compile(r'\[meter\] heap: (\d+) bytes in use after imports')
 
 
-def build_tree(out, romfs=False):
+_PROBE = """import asyncio
+async def _probe():
+    while True:
+        await asyncio.sleep_ms(200)
+        print('[probe] ' + ' '.join(sorted(sys.modules)))
+asyncio.create_task(_probe())
+"""
+
+
+def build_tree(out, romfs=False, with_=(), sap=1):
     """The host board's filesystem, compiled (x64 for viper), and a launcher that puts only it
     on the path. With `romfs` the modules are packed into a ROMFS image (mpremote's builder)
     that the launcher mounts with vfs.VfsRom, so that their bytecode runs in place from the
     image, as from a board's ROMFS partition; the image itself has to sit in the heap here.
+    `with_`: optional packages (('pk',): the public-key part, for the HLS-ECDSA session, `sap`
+    2).
+
+    Code is code wherever the meter imports it: the launcher imports, before the meter's own
+    imports, every module the meter has loaded by the end of that session (found by a first run
+    that lists sys.modules), so that the meter's `after imports` figure holds all the code and
+    `beyond the code` only data. (On a board that code would be frozen in flash.)
     Returns the launcher's path."""
-    mpy_build.build_board('host', out)
+    if 'pk' in with_ and 'ca' not in with_:
+        with_ = tuple(with_) + ('ca',)       # the demo CA of the first start (demo_enroll)
+    mpy_build.build_board('host', out, with_=with_)
     launcher = os.path.join(out, 'launch.py')
     lib = os.path.join(out, 'lib')
     if romfs:
@@ -54,9 +78,32 @@ def build_tree(out, romfs=False):
                 % image)
     else:
         code = 'import sys\nsys.path[:] = [".frozen", %r]\n' % lib
+    if 'pk' in with_:        # the demo PKI beside demo_enroll (boards/host), as in the repository
+        import shutil
+        shutil.copytree(os.path.join(ROOT, 'tools', 'demo_pki'), os.path.join(lib, 'demo_pki'))
+    main = 'import %s\n' % mpy_build.MAIN_MODULE
     with open(launcher, 'w') as f:
-        f.write(code + 'import %s\n' % mpy_build.MAIN_MODULE)
+        f.write(code + _PROBE + main)
+    loaded = _loaded_modules(launcher, sap)
+    with open(launcher, 'w') as f:
+        # as main.py does first (collecting as the loader goes keeps the heap unfragmented)
+        f.write(code + 'import gc\ngc.threshold(8192)\n' +
+                ''.join('import %s\n' % m for m in loaded) + main)
     return launcher
+
+
+def _loaded_modules(launcher, sap):
+    """The tree's modules loaded once the meter has served the session (the probe's last list
+    after it), in the order of the list (packages before their modules)."""
+    m = CompiledMeter(launcher, config=_PK_CONFIG if sap == 2 else None)
+    ok, out = _session(m, sap, wait=0.5)
+    if not ok:
+        raise RuntimeError('probe run failed:\n' + out)
+    lists = [ln.split()[1:] for ln in out.splitlines() if ln.startswith('[probe] ')]
+    if not lists:
+        raise RuntimeError('probe printed nothing:\n' + out)
+    skip = (mpy_build.MAIN_MODULE, '__main__')
+    return [n for n in lists[-1] if n not in skip and not n.startswith('asyncio')]
 
 
 class CompiledMeter(VirtualMeter):
@@ -73,26 +120,73 @@ class CompiledMeter(VirtualMeter):
         return cmd
 
 
-def code_footprint(launcher):
-    with CompiledMeter(launcher) as m:
+def code_footprint(launcher, public_key=False):
+    with CompiledMeter(launcher, config=_PK_CONFIG if public_key else None) as m:
         found = _AFTER_IMPORTS.search(m.output())
     if not found:
         raise RuntimeError('the meter did not report its heap:\n' + m.output())
     return int(found.group(1))
 
 
-def session_fits(launcher, heap):
-    """Run the management session against a meter with `heap` bytes of heap: (ok, output)."""
+def _server_signing_key(state_dir):
+    """The meter's signing public key, from its own certificate in the state directory's
+    certificates record (public data: what export_certificate would give)."""
+    sys.path.insert(0, os.path.join(ROOT, 'lib'))
+    from binascii import unhexlify
+    from dlms.store import Store
+    from dlms_pk import x509
+    for entity, key_type, der in Store(state_dir).load('certificates', True)['certs']:
+        if entity == 0 and key_type == 0:
+            return x509.parse(unhexlify(der)).public_key
+    raise RuntimeError('the meter has no signing certificate')
+
+
+def enrolled_state(launcher, out):
+    """A state directory in `out` whose demo enrolment (key pairs made, certificates issued by
+    the demo CA: what the virtual meter does at its first start) is done, with a large heap, so
+    that the heap search measures the session, not the one-time enrolment."""
+    with CompiledMeter(launcher, config=_PK_CONFIG, state_dir=out) as m:
+        if 'demo public-key material' not in m.output():
+            raise RuntimeError('no demo enrolment:\n' + m.output())
+    return out
+
+
+def session_fits(launcher, heap, sap=1, state=None):
+    """Run the management session (SAP 1, HLS-GMAC; SAP 2: HLS-ECDSA, suite 1, which needs a
+    tree built with_=('pk',)) against a meter with `heap` bytes of heap: (ok, output). `state`:
+    a state directory to start from (a copy of it is used)."""
+    import shutil
+    import tempfile
+    kw = {}
+    if sap == 2:            # the public-key part even in a small heap (not left out for room)
+        kw['config'] = _PK_CONFIG
+    tmp = None
+    if state is not None:
+        tmp = tempfile.mkdtemp(prefix='meter-memory-')
+        kw['state_dir'] = os.path.join(tmp, 'state')
+        shutil.copytree(state, kw['state_dir'])
+    m = CompiledMeter(launcher, heap=str(heap), **kw)
+    try:
+        return _session(m, sap)
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _session(m, sap, wait=0):
     from hil.sessions import Credentials, management_session
-    m = CompiledMeter(launcher, heap=str(heap))
     try:
         m.start()
     except RuntimeError as e:
         return False, str(e)
     try:
         creds = Credentials(ic_start=1000)
+        extra = {}
+        if sap == 2:
+            extra['server_public_key'] = _server_signing_key(m.state_dir)
         with contextlib.redirect_stdout(io.StringIO()):     # gurux prints per APDU
-            summary = management_session(_Target(m), creds)
+            summary = management_session(_Target(m), creds, sap=sap, **extra)
+        time.sleep(wait)                # a probe run: its list after the session
         ok = (summary['gets'] == 10 and summary['object_list_blocks'] >= 2 and m.alive()
               and 'MemoryError' not in m.output())
     except Exception:
@@ -118,15 +212,15 @@ class _Target:
         s.close()
 
 
-def smallest_heap(launcher, lo, hi, step=1024):
+def smallest_heap(launcher, lo, hi, step=1024, sap=1, state=None):
     """Binary search between lo (fails) and hi (succeeds) to `step` bytes."""
-    if not session_fits(launcher, hi)[0]:
+    if not session_fits(launcher, hi, sap, state)[0]:
         raise RuntimeError('the session fails even with %d bytes of heap' % hi)
     while hi - lo > step:
         mid = (lo + hi) // 2 // step * step
         if mid <= lo:
             break
-        if session_fits(launcher, mid)[0]:
+        if session_fits(launcher, mid, sap, state)[0]:
             hi = mid
         else:
             lo = mid
