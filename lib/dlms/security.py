@@ -54,6 +54,9 @@ def suite(suite_id):
         if suite_id == 1:
             from dlms_pk import suite1
             return suite1
+        if suite_id == 2:
+            from dlms_pk import suite2
+            return suite2
     except ImportError:
         pass
     raise SecurityError('security suite %d' % suite_id)

@@ -5,8 +5,9 @@
 # only through its checked calls (dlms/gcm.py). Knows nothing of sessions, policies or counters'
 # storage: keys, titles and invocation counters are passed in.
 # The functions take the suite from the Keys they are given (Keys.SUITE: the nibble every SC
-# carries): a suite with this ciphering (suite 1: AES-GCM-128 too) subclasses Keys and reuses
-# them (dlms_pk/suite1.py).
+# carries; Keys.KEY_SIZE: the length of EK and AK, hence of the AAD SC || AK): a suite with this
+# ciphering (suite 1: AES-GCM-128 too; suite 2: the same with AES-256 and 32-byte keys)
+# subclasses Keys and reuses them (dlms_pk/suite1.py, dlms_pk/suite2.py).
 from dlms._compat import const
 from dlms import gcm, security
 from dlms.ct import equal as _ct_equal
@@ -17,27 +18,35 @@ KEY_LEN = const(16)
 _GLO = const(1)             # security.KIND_GLO, KIND_DED
 _DED = const(2)
 _TAG_LEN = const(12)
-_AAD_LEN = const(17)        # SC || AK
 
 
 class Keys:
     """A cipher key (global unicast EK or a dedicated key) with the authentication key AK, for
-    suite SUITE. The GHASH table is computed once per key, and the GHASH state after the AAD
-    SC || AK of authenticated and encrypted APDUs (SC 0x30 | SUITE) once per key instead of once
-    per APDU. `of_suite(cls)`: the same keys for another suite of the same ciphering (cls a
-    Keys subclass), sharing the GCM tables."""
+    suite SUITE, both KEY_SIZE bytes (SecurityError otherwise). The GHASH table is computed once
+    per key, and the GHASH state after the AAD SC || AK of authenticated and encrypted APDUs
+    (SC 0x30 | SUITE; la = its length) once per key instead of once per APDU. `of_suite(cls)`:
+    the same keys for another suite of the same ciphering and key size (cls a Keys subclass),
+    sharing the GCM tables; SecurityError when the key sizes differ (suite 2 keys are never
+    made from 16-byte keys, nor suite 0/1 keys from 32-byte ones)."""
     SUITE = ID
+    KEY_SIZE = KEY_LEN      # (not KEY_LEN: MicroPython takes that name for the constant)
 
     def __init__(self, ek, ak, g=None):
-        if (g is None and len(ek) != KEY_LEN) or len(ak) != KEY_LEN:
-            raise SecurityError('keys of 16 bytes')
+        n = self.KEY_SIZE
+        if (g is None and len(ek) != n) or len(ak) != n:
+            raise SecurityError('keys of %d bytes' % n)
         self.ak = bytes(ak)
         self.gcm = g if g is not None else gcm.Gcm(bytes(ek))
         self.sc_ae = SC_AUTH_ENC | self.SUITE
         self.pre = self.gcm.prefix(bytes((self.sc_ae,)) + self.ak)
+        self.la = 1 + n
 
     def of_suite(self, cls):
-        return self if cls is self.__class__ else cls(None, self.ak, self.gcm)
+        if cls is self.__class__:
+            return self
+        if cls.KEY_SIZE != self.KEY_SIZE:
+            raise SecurityError('keys of %d bytes' % cls.KEY_SIZE)
+        return cls(None, self.ak, self.gcm)
 
     def __repr__(self):  # never show key material
         return '<Keys>'
@@ -93,7 +102,7 @@ def seal(keys, kind, sc, system_title, ic, apdu, ahead=None):
     out[o + 2] = (ic >> 16) & 0xFF
     out[o + 3] = (ic >> 8) & 0xFF
     out[o + 4] = ic & 0xFF
-    keys.gcm.seal_into(system_title, out, o + 1, keys.pre, _AAD_LEN, apdu, 0, n, out, o + 5,
+    keys.gcm.seal_into(system_title, out, o + 1, keys.pre, keys.la, apdu, 0, n, out, o + 5,
                        _TAG_LEN, ahead)
     return out          # a fresh bytearray: no copy into bytes
 
@@ -110,7 +119,7 @@ def open_content(keys, system_title, content, sc, ahead=None):
         if n < 0:
             raise SecurityError('short tag')
         pt = bytearray(n)
-        if not keys.gcm.open_into(system_title, content, 1, keys.pre, _AAD_LEN, content, 5, n,
+        if not keys.gcm.open_into(system_title, content, 1, keys.pre, keys.la, content, 5, n,
                                   pt, 0, _TAG_LEN, ahead):
             raise SecurityError('tag')
         return pt           # a fresh bytearray: no copy into bytes
