@@ -7,12 +7,19 @@ DEMO_SYSTEM_TITLE = '4D4D4D0000BC614E'
 DEMO_EK = '000102030405060708090A0B0C0D0E0F'
 DEMO_AK = 'D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF'
 DEMO_KEK = '000102030405060708090A0B0C0D0E0F'    # master key (the KEK of the RFC 3394 vector)
+# the suite 2 Security setup's own key set (32-byte keys, the reference's suite 2 example keys)
+DEMO_EK2 = '000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F'
+DEMO_AK2 = 'D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDFE0E1E2E3E4E5E6E7E8E9EAEBECEDEEEF'
+DEMO_KEK2 = '000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F'
 
 DEFAULTS = {
     'system_title': DEMO_SYSTEM_TITLE,
     'ek': DEMO_EK,
     'ak': DEMO_AK,
     'kek': DEMO_KEK,
+    'ek2': DEMO_EK2,                # the suite 2 setup's keys (SAP 4), 32 bytes each: used when
+    'ak2': DEMO_AK2,                # its key set is first made (a new state directory, or one
+    'kek2': DEMO_KEK2,              # from before suite 2 whose keys came from the configuration)
     'bk': '',                       # global broadcast key (none until key_transfer sets one)
     'allow_demo_keys': None,        # None: the virtual meter yes, a board no; or true / false
     'public_key': None,             # the public-key part (SAP 2, Security setup 0.0.43.0.1.255):

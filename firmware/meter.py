@@ -6,13 +6,13 @@
 from binascii import unhexlify, hexlify
 from dlms._compat import const
 from dlms import axdr, security, keystore
-from dlms.server import (Server, AssociationConfig, MECH_LOWEST, MECH_LLS, MECH_HLS_GMAC, CTX_LN,
-                         CTX_LN_CIPHERED)
+from dlms.server import (Server, AssociationConfig, KeyContext, MECH_LOWEST, MECH_LLS,
+                         MECH_HLS_GMAC, CTX_LN, CTX_LN_CIPHERED)
 from dlms.authentication import HLS_SHA256, HLS_ECDSA
 from dlms.counters import InvocationCounter, CounterError
 from dlms.cosem.base import AUTH_REQUEST, ENC_REQUEST
 from dlms.cosem import Data, Register, Clock, AssociationLN, SecuritySetup
-from dlms.cosem.security_setup import POLICY_SUITE0
+from dlms.cosem.security_setup import POLICY_SUITE0, POLICY_SIGNATURES
 from dlms.eventlog import SecurityEventLog
 from dlms.lockout import Lockout
 import config as configmod
@@ -30,8 +30,11 @@ READER_SAP = 17
 MANAGEMENT_SAP = 1
 ECDSA_SAP = 2
 SHA256_SAP = 3
+ECDSA384_SAP = 4
 SECURITY_SETUP_LN = b'\x00\x00\x2b\x00\x00\xff'     # 0.0.43.0.0.255, suite 0
 SECURITY_SETUP_1_LN = b'\x00\x00\x2b\x00\x01\xff'   # 0.0.43.0.1.255, suite 1
+SECURITY_SETUP_2_LN = b'\x00\x00\x2b\x00\x02\xff'   # 0.0.43.0.2.255, suite 2, its own keys
+SUITE2_KEYS = 'suite2'          # the keystore key set of the suite 2 setup
 
 
 class Meter:
@@ -63,12 +66,15 @@ def _hex(s, n, what):
 _DEMO = (('ek', 'EK (global unicast encryption key)', configmod.DEMO_EK),
          ('ak', 'AK (authentication key)           ', configmod.DEMO_AK),
          ('kek', 'KEK (master key)                  ', configmod.DEMO_KEK))
+_DEMO2 = (('ek2', 'EK suite 2 (SAP 4)  ', configmod.DEMO_EK2),
+          ('ak2', 'AK suite 2 (SAP 4)  ', configmod.DEMO_AK2),
+          ('kek2', 'KEK suite 2 (SAP 4) ', configmod.DEMO_KEK2))
 
 
-def _demo_values():
+def _demo_values(table=_DEMO, suffix=''):
     values = {}
-    for name, _, value in _DEMO:
-        values[name] = unhexlify(value)
+    for name, _, value in table:
+        values[name[:len(name) - len(suffix)]] = unhexlify(value)
     return values
 
 
@@ -104,9 +110,26 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
         refused = ks.failure
     else:
         demo = ks.matching(_demo_values())
+        # suite 2 (with the public-key part): its own key set, made from the configuration only
+        # where the primary keys came from it too (a provisioned meter gets no suite 2 until
+        # it is provisioned with one)
         allow = cfg['allow_demo_keys']
         if allow is None:
             allow = virtual
+        # a meter that may not use demo keys never makes its suite 2 set of the demo values:
+        # it goes without suite 2 until provisioned (its other associations are not refused)
+        new2 = (_hex(cfg['ek2'], 32, 'EK2'), _hex(cfg['ak2'], 32, 'AK2'),
+                _hex(cfg['kek2'], 32, 'KEK2'))
+        demo2 = _demo_values(_DEMO2, '2')
+        if cfg['public_key'] and ks.keyset(SUITE2_KEYS) is None and \
+                ks.origin in ('config', 'migrated') and \
+                (allow or not [k for k, n in zip(new2, ('ek', 'ak', 'kek')) if k == demo2[n]]):
+            ks.add_keyset(SUITE2_KEYS, *new2)
+        ks2 = ks.keyset(SUITE2_KEYS)
+        if ks2 is not None:
+            for n in ('ek', 'ak', 'kek'):
+                if ks2.key(n) == demo2[n]:
+                    demo.append(n + '2')
         if demo and not allow:
             refused = 'public demo keys in use and the configuration does not allow them ' \
                       '(allow_demo_keys); provision the meter with tools/provision.py'
@@ -137,12 +160,16 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
         policy = pol[0] if pol is not None else cfg['security_policy']
         pol1 = ks.policy(SECURITY_SETUP_1_LN)
         policy1 = pol1[0] if pol1 is not None else cfg['security_policy']
+        pol2 = ks.policy(SECURITY_SETUP_2_LN)
+        policy2 = pol2[0] if pol2 is not None else cfg['security_policy']
     else:
         st = _hex(cfg['system_title'], 8, 'system title')
         secret = None
-        policy = policy1 = cfg['security_policy']
+        policy = policy1 = policy2 = cfg['security_policy']
     policy = (policy | AUTH_REQUEST | ENC_REQUEST) & POLICY_SUITE0
-    policy1 = (policy1 | AUTH_REQUEST | ENC_REQUEST) & POLICY_SUITE0
+    # suites 1 and 2 may also carry the digital-signature bits (0x10, 0x80)
+    policy1 = (policy1 | AUTH_REQUEST | ENC_REQUEST) & (POLICY_SUITE0 | POLICY_SIGNATURES)
+    policy2 = (policy2 | AUTH_REQUEST | ENC_REQUEST) & (POLICY_SUITE0 | POLICY_SIGNATURES)
 
     t0 = now()
     start_wh = cfg['energy_start_wh']
@@ -159,13 +186,25 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
     sec_setup = SecuritySetup(SECURITY_SETUP_LN, st, security_policy=policy, security_suite=0,
                               manager=ks if refused is None else None)
     pki = _pki(ks, store, clock, rng) if refused is None and cfg['public_key'] else None
-    sec_setup1 = None
+    sec_setup1 = sec_setup2 = kc2 = None
     if pki is not None:             # suite 1 needs the public-key package (lib/dlms_pk)
         sec_setup1 = SecuritySetup(SECURITY_SETUP_1_LN, st, security_policy=policy1,
-                                   security_suite=1, manager=ks, pki=pki)
-        from dlms import security
+                                   security_suite=1, manager=ks.primary, pki=pki)
         from dlms_pk import ec
         ec.prepare(security.suite(1).CURVE)     # its 2 KiB table now, while the heap is whole
+        ks2 = ks.keyset(SUITE2_KEYS)
+        suite2 = None
+        try:
+            suite2 = security.suite(2)
+        except security.SecurityError:
+            pass
+        if ks2 is not None and suite2 is not None and ks2.key_length == suite2.KEY_LEN:
+            ks2.keys_class = suite2.Keys
+            pki2 = _pki(ks, store, clock, rng, '_s2')
+            sec_setup2 = SecuritySetup(SECURITY_SETUP_2_LN, st, security_policy=policy2,
+                                       security_suite=2, manager=ks2, pki=pki2)
+            ec.prepare(suite2.CURVE)
+            kc2 = KeyContext(ks2.keys(), ks2.server_counter(), ks2.client_counters(), ks2)
     events = SecurityEventLog(clock, store, cfg['event_log_entries'], now,
                               cfg['event_log_save_s'], cfg['event_log_coalesce_s'])
     lockout = Lockout(now, store, cfg['lockout_failures'], cfg['lockout_seconds'],
@@ -193,7 +232,7 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
     # SAP 3 (HLS-SHA256) does not: its shared secret may be weak, and whoever guessed it could
     # otherwise remove the meter's own certificates (and with them its key pairs)
     ss_rights = (_RA, _RA, _RA, _RA, _RA, _RA)
-    ss1_methods = (_RA, _RA, _N, _RA, _RA, _RA, _RA, _RA)
+    ss1_methods = (_RA, _RA, _RA, _RA, _RA, _RA, _RA, _RA)      # key_agreement (3) included
 
     def managed(ss, change_secret=_N, certificates=False):
         objs = [
@@ -209,8 +248,10 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
             (events.count, ra2, ()),
             (events.profile, (_RA, _RA, _RA, _RA, _RA, _RA, _RA, _RA), (_N, _N)),
         ]
-        if certificates and sec_setup1 is not None:
-            objs.insert(5, (sec_setup1, ss_rights, ss1_methods))
+        if certificates:
+            for other in (sec_setup2, sec_setup1):
+                if other is not None:
+                    objs.insert(5, (other, ss_rights, ss1_methods))
         return objs
     management = AssociationConfig(
         MANAGEMENT_SAP, 'management', MECH_HLS_GMAC, CTX_LN_CIPHERED,
@@ -226,6 +267,10 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
         associations.append(AssociationConfig(
             ECDSA_SAP, 'hls-ecdsa', HLS_ECDSA, CTX_LN_CIPHERED, security_setup=sec_setup1,
             objects=managed(sec_setup1)))
+    if sec_setup2 is not None:
+        associations.append(AssociationConfig(
+            ECDSA384_SAP, 'hls-ecdsa-384', HLS_ECDSA, CTX_LN_CIPHERED, security_setup=sec_setup2,
+            objects=managed(sec_setup2)))
     if refused is None:
         server = Server(st, ks.keys(), associations, rng, ks.server_counter(),
                         max_pdu=cfg['max_pdu'], client_counters=ks.client_counters(),
@@ -233,6 +278,8 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
     else:
         server = Server(st, None, associations, rng, _refusing_counter(),
                         max_pdu=cfg['max_pdu'], on_event=record, lockout=lockout)
+    if kc2 is not None and refused is None:
+        server.add_context(sec_setup2, kc2)
     if ks.ok:
         server.secret_store = ks
     for name, detail in ks.events:
@@ -247,19 +294,22 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
                'event_log': events.profile}
     if sec_setup1 is not None:
         objects['security_setup_1'] = sec_setup1
+    if sec_setup2 is not None:
+        objects['security_setup_2'] = sec_setup2
     m = Meter(server, objects, demo, st, ks, refused, virtual)
     m.events = events
     m.pki = pki
     return m
 
 
-def _pki(ks, store, clock, rng):
-    """The certificate store of the public-key suites, when the optional package is there."""
+def _pki(ks, store, clock, rng, scope=''):
+    """The certificate store of a public-key Security setup, when the optional package is
+    there (scope '' the suite 1 setup, '_s2' the suite 2 one)."""
     try:
         from dlms_pk.certstore import CertStore
     except ImportError:
         return None
-    return CertStore(ks, store, clock.time, rng)
+    return CertStore(ks, store, clock.time, rng, scope)
 
 
 _ORIGINS = {'provisioned': 'provisioned', 'config': 'from the configuration',
@@ -271,14 +321,14 @@ def describe(meter):
     lines = ['system title %s' % hexlify(meter.identity).decode().upper()]
     if meter.demo_keys:
         lines.append('demo keys: never use on a real meter')
-        for name, label, value in _DEMO:
+        for name, label, value in _DEMO + _DEMO2:
             if name in meter.demo_keys:
                 lines.append('  %s %s' % (label, value))
         if meter.virtual and meter.refused is None:
             lines.append('the virtual meter uses the public demo keys by default '
                          '(allow_demo_keys false refuses them; tools/provision.py makes real ones)')
-    if meter.keystore is not None and meter.keystore.ok and \
-            len(meter.demo_keys) < len(_DEMO):
+    primary_demo = [n for n in meter.demo_keys if not n.endswith('2')]
+    if meter.keystore is not None and meter.keystore.ok and len(primary_demo) < len(_DEMO):
         origin = _ORIGINS.get(meter.keystore.origin, meter.keystore.origin)
         lines.append('%s: %s (values not shown)' % (
             'other keys' if meter.demo_keys else 'keys', origin))
@@ -286,8 +336,9 @@ def describe(meter):
         lines.append('CIPHERED SERVICE REFUSED: %s' % meter.refused)
     names = {PUBLIC_SAP: '16 public (lowest)', READER_SAP: '17 reader (LLS)',
              MANAGEMENT_SAP: '1 management (HLS-GMAC, suite 0)',
-             SHA256_SAP: '3 HLS-SHA256 (suite 0)', ECDSA_SAP: '2 HLS-ECDSA (suite 1)'}
+             SHA256_SAP: '3 HLS-SHA256 (suite 0)', ECDSA_SAP: '2 HLS-ECDSA (suite 1)',
+             ECDSA384_SAP: '4 HLS-ECDSA (suite 2)'}
     lines.append('associations: SAP ' + ', SAP '.join(
-        [names[sap] for sap in (PUBLIC_SAP, READER_SAP, MANAGEMENT_SAP, SHA256_SAP, ECDSA_SAP)
-         if sap in meter.server.associations]))
+        [names[sap] for sap in (PUBLIC_SAP, READER_SAP, MANAGEMENT_SAP, SHA256_SAP, ECDSA_SAP,
+                                ECDSA384_SAP) if sap in meter.server.associations]))
     return lines

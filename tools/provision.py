@@ -54,6 +54,7 @@ _CA = 2
 SECURITY_SETUP_LN = bytes((0, 0, 43, 0, 0, 255))
 READER_SAP = 17
 SHA256_SAP = 3          # HLS-SHA256: its secret is made here too (never the public demo one)
+SUITE2_KEYS = 'suite2'  # the key set of the suite 2 Security setup (firmware/meter.py)
 _PASSWORD_CHARS = string.ascii_letters + string.digits
 
 
@@ -84,10 +85,13 @@ def make_identity(manufacturer='MMM', serial=None, lls_password=None, policy=0x0
     keys = {}
     while len(set(keys.values())) < 4:      # four distinct keys
         keys = {n: secrets.token_bytes(16) for n in ('ek', 'bk', 'ak', 'kek')}
+    keys2 = {}
+    while len(set(keys2.values())) < 3:     # the suite 2 setup's own key set, 32-byte keys
+        keys2 = {n: secrets.token_bytes(32) for n in ('ek', 'ak', 'kek')}
     return {'system_title': m + device, 'ek': keys['ek'], 'bk': keys['bk'], 'ak': keys['ak'],
             'kek': keys['kek'], 'lls_password': lls_password, 'hls_secret': hls_secret,
             'seed': secrets.token_bytes(32),
-            'policy': policy}
+            'policy': policy, 'ek2': keys2['ek'], 'ak2': keys2['ak'], 'kek2': keys2['kek']}
 
 
 def make_record(ident):
@@ -95,7 +99,8 @@ def make_record(ident):
         ident['system_title'], ident['ek'], ident['ak'], ident['kek'], ident['bk'],
         lls={READER_SAP: ident['lls_password'].encode(),
              SHA256_SAP: ident['hls_secret'].encode()}, seed=ident['seed'],
-        policies={SECURITY_SETUP_LN: (ident['policy'], 0)}, origin='provisioned')
+        policies={SECURITY_SETUP_LN: (ident['policy'], 0)}, origin='provisioned',
+        sets={SUITE2_KEYS: (ident['ek2'], ident['ak2'], ident['kek2'])})
 
 
 def read_anchors(paths):
@@ -242,6 +247,11 @@ def client_settings(ident, host, port, target):
         '  client SAP 2   hls-ecdsa   HLS-ECDSA (mechanism 7), suite 1: needs a trust anchor',
         '                             (--anchor) and certificates (--enroll, then',
         '                             --import-certificates)',
+        '  client SAP 4   hls-ecdsa-384  HLS-ECDSA (mechanism 7), suite 2 (AES-GCM-256, P-384),',
+        '                             Security setup 0.0.43.0.2.255 with its own keys:',
+        '  EK2 (suite 2)              %s' % h(ident['ek2']),
+        '  AK2 (suite 2)              %s' % h(ident['ak2']),
+        '  KEK2 (suite 2)             %s' % h(ident['kek2']),
         '',
         '  Gurux example: python main.py -h %s -p %d -w -c 1 -s 1 -a HighGMac '
         '-C AuthenticationEncryption -T 4D4D4D0000000001 -B %s -A %s' % (

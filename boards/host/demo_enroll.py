@@ -37,30 +37,45 @@ def _read(name):
 
 
 def enroll(meter, log):
-    pki = meter.pki
-    ss = meter.objects.get('security_setup_1')
-    if pki is None or ss is None:         # built without the public-key part
+    if meter.pki is None:                 # built without the public-key part
         return
     if not meter.demo_keys:               # real keys: no demo CA, no demo certificates
         return
+    done = []
+    for name in ('security_setup_1', 'security_setup_2'):
+        ss = meter.objects.get(name)
+        if ss is not None and ss.pki is not None:
+            r = _enroll(ss, log)
+            if r is None:
+                return
+            if r:
+                done.append('suite %d' % ss.security_suite)
+    if done:
+        log('demo public-key material (%s): key pairs made in the meter, certificates issued '
+            'by the demo CA (tools/demo_pki: never on a real meter), demo client certificates '
+            'imported' % ', '.join(done))
+
+
+def _enroll(ss, log):
+    # one Security setup; True: enrolled now, False: it was already, None: stop (logged)
     from dlms import security
     from dlms_pk import x509
     from dlms_ca import ca as dca
+    pki = ss.pki
     curve = security.suite(ss.security_suite).CURVE
     ca_pem = 'ca.pem' if curve.name == 'P-256' else 'ca-p384.pem'
     try:
         ca = dca.pem_decode(_read(ca_pem), 'CERTIFICATE')
     except OSError:
         log('demo PKI not found (tools/demo_pki): no public-key demo material')
-        return
+        return None
     if not pki.add_trust_anchor(ca):
         log('demo CA not accepted as trust anchor')
-        return
-    done = pki.own_key(0, curve) is not None and pki.own_key(1, curve) is not None
-    if done:
-        return
+        return None
+    if pki.own_key(0, curve) is not None and pki.own_key(1, curve) is not None:
+        return False
     ca_curve, ca_d = dca.pem_private_key(_read(ca_pem.replace('.pem', '.key.pem')))
-    now = ss.pki.now()
+    now = pki.now()
     for key_type, usage in ((0, x509.KU_DIGITAL_SIGNATURE), (1, x509.KU_KEY_AGREEMENT)):
         if pki.own_key(key_type, curve) is not None:
             continue
@@ -68,16 +83,15 @@ def enroll(meter, log):
         r2, csr = ss.action(5, axdr.enum(key_type), None)       # generate_certificate_request
         if r != 0 or r2 != 0:
             log('demo enrolment: key pair %d refused' % key_type)
-            return
+            return None
         serial = int.from_bytes(pki.rng(8), 'big') >> 1 | 1
         cert = dca.issue(ca, ca_curve, ca_d, bytes(csr[1]), serial, now - 86400,
-                          now + 20 * _YEAR, usage, extra=pki.rng(32))
+                         now + 20 * _YEAR, usage, extra=pki.rng(32))
         if ss.action(6, axdr.octets(cert), None)[0] != 0:      # import_certificate
             log('demo enrolment: certificate %d refused' % key_type)
-            return
+            return None
     suffix = '' if curve.name == 'P-256' else '-p384'
     for name in ('client-sign', 'client-agree'):
         der = dca.pem_decode(_read(name + suffix + '.pem'), 'CERTIFICATE')
         ss.action(6, axdr.octets(der), None)
-    log('demo public-key material: key pairs made in the meter, certificates issued by the '
-        'demo CA (tools/demo_pki: never on a real meter), demo client certificates imported')
+    return True

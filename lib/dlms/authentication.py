@@ -79,7 +79,7 @@ class HlsGmac(Mechanism):
     challenge = True
 
     def pass1(self, s, aarq):
-        if not self._ctos(aarq) or s.server.keys is None:
+        if not self._ctos(aarq) or s.protection.keys() is None:
             return DIAG_AUTHENTICATION_FAILURE, 'hls challenge'
         return None
 
@@ -89,9 +89,9 @@ class HlsGmac(Mechanism):
             keys, s.protection.client_title, blob, s.stoc)
 
     def pass4(self, s):
-        server = s.server
-        ic = server.counter.next()
-        return s.protection.suite.gmac(s.protection.keys(), server.system_title, ic, s.ctos)
+        p = s.protection
+        ic = p.kc.counter.next()
+        return p.suite.gmac(p.keys(), s.server.system_title, ic, s.ctos)
 
 
 class HlsSha256(Mechanism):
@@ -162,7 +162,7 @@ def reply(s, req):
         try:
             f = mech.pass4(s)
         except CounterError:           # exhausted, or the reservation was not persisted
-            s.server.counter_exhausted(s.client_sap)
+            s.server.counter_exhausted(s.client_sap, s.protection.kc)
             f = None
         if f is None:
             s.assoc.event(am.HLS_FAILED)

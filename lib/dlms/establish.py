@@ -185,7 +185,7 @@ def aarq(s, apdu):
         # its secret at pass 3, so an unusable challenge is no guess (no lockout)
         server.auth_failed(sap, failed[1], mech.guessable and not mech.challenge)
         return _reject(s, failed[0])
-    if (kind is not None or mech.challenge) and server.counter_exhausted(sap):
+    if (kind is not None or mech.challenge) and server.counter_exhausted(sap, s.protection.kc):
         return _reject(s, _DIAG_NO_REASON)
     # accepted
     s.clear()
@@ -200,7 +200,7 @@ def aarq(s, apdu):
         try:
             resp = prot.seal(kind, keys, sc, resp)
         except ProtectionError:       # no counter value could be reserved
-            server.counter_exhausted(sap)
+            server.counter_exhausted(sap, s.protection.kc)
             return _reject(s, _DIAG_NO_REASON)
     if mech.challenge:
         s.ctos = bytes(req.auth_value)

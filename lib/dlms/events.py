@@ -29,6 +29,7 @@ KEY_PAIR = 'key-pair-generated'
 CERT_IMPORTED = 'certificate-imported'
 CERT_REMOVED = 'certificate-removed'
 CERT_REJECTED = 'certificate-rejected'
+KEY_AGREEMENT_FAILED = 'key-agreement-failed'
 
 # name -> (event code, frequent)
 CODES = {
@@ -54,6 +55,7 @@ CODES = {
     CERT_IMPORTED: (20, False),     # import_certificate accepted a certificate
     CERT_REMOVED: (21, False),      # remove_certificate removed one (a client's: revoked)
     CERT_REJECTED: (22, False),     # a certificate refused (chain, validity, usage, title)
+    KEY_AGREEMENT_FAILED: (23, False),  # key_agreement refused (signature, point, certificate)
 }
 
 _NO_CODE = const(0)

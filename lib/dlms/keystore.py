@@ -5,6 +5,11 @@
 #   the server invocation counter reservation and the client counter floors of the unicast key,
 #   a short history of earlier unicast keys, the host-provisioned seed and the DRBG forward seed,
 #   and the meter's own key pairs (written by dlms_pk/certstore.py through commit()).
+# Key sets: the keys, counters and history above are the primary key set (Security setup
+# 0.0.43.0.0.255 and, sharing it, the suite 1 setup); a Security setup with keys of its own (the
+# suite 2 setup, 32-byte keys) has a named set in 'sets' {name: {keys, ic, bic, hist}} under the
+# same rules. KeySet is one set's view (keys, counters, key_transfer, an agreed key); the
+# KeyStore's own key, counter and transfer methods are those of its primary set.
 # Counters are never restarted: the server counter resumes from its persisted reservation; a
 # client system title's counter must be at least its persisted floor after a restart; a key
 # transfer to a new unicast key resets both, to an earlier key (history) resumes where it stopped.
@@ -65,10 +70,19 @@ def fingerprint(key):
     return _hex(hashlib.sha256(b'dlms keystore history' + bytes(key)).digest()[:8])
 
 
+def new_key_set(ek, ak, kek, bk=b''):
+    """The keys and counters of one key set (16-byte keys, or 32 for suite 2), never used."""
+    return {'keys': {'ek': _hex(ek), 'ak': _hex(ak), 'kek': _hex(kek),
+                     'bk': _hex(bk) if bk else ''},
+            'ic': {'server': 0, 'clients': {}, 'other': 0},
+            'bic': {'clients': {}, 'other': 0}, 'hist': []}
+
+
 def new_record(system_title, ek, ak, kek, bk=b'', lls=None, seed=b'', policies=None,
-               origin='config'):
+               origin='config', sets=None):
     """A fresh keystore record. lls: {client_sap: secret bytes}; policies: {logical name bytes:
-    (policy, suite)}. Counters start at 0: only valid for keys never used before."""
+    (policy, suite)}; sets: {name: (ek, ak, kek[, bk])} of the key sets beside the primary one.
+    Counters start at 0: only valid for keys never used before."""
     secrets = {}
     for sap in (lls or {}):
         secrets[str(sap)] = _hex(lls[sap])
@@ -82,6 +96,10 @@ def new_record(system_title, ek, ak, kek, bk=b'', lls=None, seed=b'', policies=N
            'bic': {'clients': {}, 'other': 0},
            'hist': [], 'lls': secrets, 'pol': pol, 'seed': _hex(seed), 'fwd': '', 'boots': 0,
            'pk': {}, 'pkp': {}}
+    if sets:
+        rec['sets'] = {}
+        for name in sets:
+            rec['sets'][name] = new_key_set(*sets[name])
     return check(rec)
 
 
@@ -105,24 +123,37 @@ def _counters(c):
         _counter(c['clients'][t])
 
 
+def _check_set(d, size):
+    # one key set: keys of `size` bytes (None: 16 or 32, the same for all), counters, history
+    keys = d['keys']
+    if size is None:
+        size = len(unhexlify(keys['ek']))
+        if size != 16 and size != 32:
+            raise ValueError('key length')
+    for n in ('ek', 'ak', 'kek'):
+        _unhex(keys[n], size)
+    if keys['bk']:
+        _unhex(keys['bk'], size)
+    _counter(d['ic']['server'])
+    _counters(d['ic'])
+    _counters(d['bic'])
+    for h in d['hist']:
+        _unhex(h[0], 8)
+        _counter(h[1])
+        _counter(h[2])
+
+
 def check(rec):
     """The record itself when every field has the expected shape; ValueError otherwise."""
     try:
         if rec['v'] != _VERSION:
             raise ValueError('version')
         _unhex(rec['title'], 8)
-        keys = rec['keys']
-        for n in ('ek', 'ak', 'kek'):
-            _unhex(keys[n], 16)
-        if keys['bk']:
-            _unhex(keys['bk'], 16)
-        _counter(rec['ic']['server'])
-        _counters(rec['ic'])
-        _counters(rec['bic'])
-        for h in rec['hist']:
-            _unhex(h[0], 8)
-            _counter(h[1])
-            _counter(h[2])
+        _check_set(rec, 16)
+        for name in rec.get('sets', {}):         # older records have none
+            if not isinstance(name, str):
+                raise ValueError('key set')
+            _check_set(rec['sets'][name], None)
         for sap in rec['lls']:
             int(sap)
             _unhex(rec['lls'][sap])
@@ -174,9 +205,8 @@ class KeyStore:
         self.failure = None               # why ciphered service is refused, or None
         self.events = []                  # (name, detail) since start, names only
         self.sink = None                  # called (name, detail) for every event
-        self._gen = 0                     # bumped when the unicast key changes
-        self._clients = None
-        self._counter = None              # (gen, InvocationCounter) of the current key
+        self.primary = KeySet(self, None)  # the keys, counters and history at the top level
+        self._sets = {}
 
     # ---- loading ----
     @property
@@ -228,11 +258,12 @@ class KeyStore:
             # adds one step, so one extra step covers what the lost copy may have reserved; the
             # client floors get one client step (see docs/architecture.md for the limits).
             rec = _copy(rec)
-            ic = rec['ic']
-            ic['server'] = min(ic['server'] + self.step, _LIMIT)
-            for t in ic['clients']:
-                ic['clients'][t] = min(ic['clients'][t] + self.client_step, _LIMIT)
-            ic['other'] = min(ic['other'] + self.client_step, _LIMIT)
+            for d in [rec] + [rec['sets'][n] for n in rec.get('sets', {})]:
+                ic = d['ic']
+                ic['server'] = min(ic['server'] + self.step, _LIMIT)
+                for t in ic['clients']:
+                    ic['clients'][t] = min(ic['clients'][t] + self.client_step, _LIMIT)
+                ic['other'] = min(ic['other'] + self.client_step, _LIMIT)
             try:
                 self.store.save(RECORD, rec)
             except StoreError as e:
@@ -270,12 +301,58 @@ class KeyStore:
         return self.rec['origin']
 
     def key(self, name):
-        v = self.rec['keys'][name]
-        return unhexlify(v) if v else None
+        return self.primary.key(name)
 
     def keys(self):
         """suite0.Keys for the global unicast key and the authentication key."""
-        return suite0.Keys(self.key('ek'), self.key('ak'))
+        return self.primary.keys()
+
+    def keyset(self, name=None):
+        """The KeySet `name` (None: the primary one), or None when the record has no such set."""
+        if name is None:
+            return self.primary
+        if self.rec is None or name not in self.rec.get('sets', {}):
+            return None
+        ks = self._sets.get(name)
+        if ks is None:
+            ks = self._sets[name] = KeySet(self, name)
+        return ks
+
+    def add_keyset(self, name, ek, ak, kek, bk=b''):
+        """Create key set `name` (never used keys, counters from the start), persisted; the
+        KeySet, or None when it did not stick. An existing set is left as it is."""
+        if self.keyset(name) is not None:
+            return self.keyset(name)
+
+        def change(r):
+            r.setdefault('sets', {})[name] = new_key_set(ek, ak, kek, bk)
+            check(r)
+        if not self._try(change, 'key set'):
+            return None
+        return self.keyset(name)
+
+    # the primary key set's counters and key transfer (the API of before key sets)
+    def server_counter(self):
+        return self.primary.server_counter()
+
+    def client_counters(self):
+        return self.primary.client_counters()
+
+    def floor(self, title):
+        return self.primary.floor(title)
+
+    def raise_floor(self, title, floor):
+        return self.primary.raise_floor(title, floor)
+
+    def transfer(self, entries):
+        return self.primary.transfer(entries)
+
+    def install(self, new, what='key agreement'):
+        return self.primary.install(new, what)
+
+    @property
+    def key_length(self):
+        return self.primary.key_length
 
     def matching(self, values):
         """Names of the keys (of 'ek', 'ak', 'kek') whose value is values[name], e.g. which of
@@ -336,6 +413,77 @@ class KeyStore:
             return False
         return True
 
+    # ---- randomness ----
+    def rng(self, entropy):
+        """An HMAC_DRBG for this boot, seeded from entropy(32) (os.urandom), the provisioned
+        seed and the forward seed of the previous boot; the forward seed for the next boot is
+        persisted before any output is handed out, so even a repeating entropy source never
+        repeats an output across restarts. Raises KeyStoreError when it cannot persist."""
+        r = self.rec
+        nonce = unhexlify(r['fwd']) + (b'%d' % r['boots'])
+        d = HmacDrbg(bytes(entropy(32)), nonce,
+                     b'dlms meter drbg' + unhexlify(r['seed']) + unhexlify(r['title']))
+        fwd = d.generate(32)
+
+        def change(x):
+            x['fwd'] = _hex(fwd)
+            x['boots'] = x['boots'] + 1
+        if not self._try(change, 'drbg state'):
+            raise KeyStoreError('DRBG state not persisted')
+        return d
+
+
+class KeySet:
+    """One key set of the keystore: its keys (EK, AK, KEK, BK), the server counter reservation
+    and client floors of its unicast key and the history of its earlier unicast keys, in the
+    record's top level (name None, the primary set) or in record['sets'][name]. Writes go through
+    the KeyStore's record, atomically with everything else."""
+
+    def __init__(self, store, name):
+        self.ks = store
+        self.name = name
+        self._gen = 0                     # bumped when the unicast key changes
+        self._clients = None
+        self._counter = None              # (gen, InvocationCounter) of the current key
+        self.keys_class = suite0.Keys
+
+    def _d(self, r):
+        return r if self.name is None else r['sets'][self.name]
+
+    @property
+    def step(self):
+        return self.ks.step
+
+    @property
+    def client_step(self):
+        return self.ks.client_step
+
+    @property
+    def rec(self):
+        return self.ks.rec
+
+    def _try(self, change, what):
+        return self.ks._try(change, what)
+
+    def _event(self, name, detail=''):
+        self.ks._event(name, detail)
+
+    def key(self, name):
+        v = self._d(self.ks.rec)['keys'][name]
+        return unhexlify(v) if v else None
+
+    @property
+    def key_length(self):
+        return len(self.key('ek'))
+
+    def keys(self):
+        """The suite Keys (`keys_class`: suite0.Keys unless the meter sets the class of the
+        set's suite, e.g. suite 2's for 32-byte keys) for the global unicast key and AK."""
+        return self.keys_class(self.key('ek'), self.key('ak'))
+
+    def set_policy(self, logical_name, policy, suite=0):
+        return self.ks.set_policy(logical_name, policy, suite)
+
     # ---- counters ----
     def server_counter(self):
         """InvocationCounter for the current unicast key, resuming from its reservation."""
@@ -348,9 +496,9 @@ class KeyStore:
             clients = self._clients
 
             def change(r):
-                r['ic']['server'] = reserved
+                self._d(r)['ic']['server'] = reserved
                 if clients is not None:     # client floors due soon go in the same write
-                    c = r['ic']['clients']
+                    c = self._d(r)['ic']['clients']
                     for st, floor, nf in clients.due():
                         t = _hex(st)
                         if c.get(t) == floor:
@@ -361,7 +509,7 @@ class KeyStore:
             if raised:
                 clients.done(raised)
 
-        c = counters.InvocationCounter(self.rec['ic']['server'], persist, self.step)
+        c = counters.InvocationCounter(self._d(self.rec)['ic']['server'], persist, self.step)
         self._counter = (gen, c)
         return c
 
@@ -374,7 +522,7 @@ class KeyStore:
 
     def floor(self, title):
         """The persisted floor of a client system title (counters.ClientCounterTable)."""
-        ic = self.rec['ic']
+        ic = self._d(self.rec)['ic']
         return ic['clients'].get(_hex(title), ic['other'])
 
     def raise_floor(self, title, floor):
@@ -387,7 +535,8 @@ class KeyStore:
         evicted = []
         server = []
 
-        def change(r):
+        def change(x):
+            r = self._d(x)
             cur = self._counter
             if cur is not None and cur[0] == self._gen:
                 new = cur[1].due()
@@ -411,25 +560,6 @@ class KeyStore:
             c.reserved_to(reserved)
         return evicted
 
-    # ---- randomness ----
-    def rng(self, entropy):
-        """An HMAC_DRBG for this boot, seeded from entropy(32) (os.urandom), the provisioned
-        seed and the forward seed of the previous boot; the forward seed for the next boot is
-        persisted before any output is handed out, so even a repeating entropy source never
-        repeats an output across restarts. Raises KeyStoreError when it cannot persist."""
-        r = self.rec
-        nonce = unhexlify(r['fwd']) + (b'%d' % r['boots'])
-        d = HmacDrbg(bytes(entropy(32)), nonce,
-                     b'dlms meter drbg' + unhexlify(r['seed']) + unhexlify(r['title']))
-        fwd = d.generate(32)
-
-        def change(x):
-            x['fwd'] = _hex(fwd)
-            x['boots'] = x['boots'] + 1
-        if not self._try(change, 'drbg state'):
-            raise KeyStoreError('DRBG state not persisted')
-        return d
-
     # ---- key transfer ----
     def transfer(self, entries):
         """key_transfer: entries [(key_id, wrapped key)], each unwrapped with the current master
@@ -451,9 +581,24 @@ class KeyStore:
             except keywrap.KeyWrapError:
                 self._event(EV_UNWRAP, 'key id %d: integrity check failed' % kid)
                 return Epoch(ERR_UNWRAP)
-            if len(k) != 16:
+            if len(k) != self.key_length:    # a 256-bit key for a 128-bit set, or back
                 return Epoch(ERR_KEY)
             new[KEY_NAMES[kid]] = k
+        return self._install(new, counter, 'key transfer')
+
+    def install(self, new, what='key agreement'):
+        """Keys obtained otherwise (an agreed key: Security setup key_agreement), {name: key},
+        installed exactly as key_transfer installs unwrapped ones (persisted with fresh counters
+        for a new unicast key before this returns); an Epoch."""
+        cur = self._counter
+        if self.rec is None or cur is None or cur[0] != self._gen:
+            return Epoch(ERR_STATE)
+        for n in new:
+            if len(new[n]) != self.key_length:
+                return Epoch(ERR_KEY)
+        return self._install(new, cur[1], what)
+
+    def _install(self, new, counter, what):
         changed = []
         for n in KEY_NAMES:
             if n in new and new[n] != self.key(n):
@@ -469,8 +614,9 @@ class KeyStore:
         old_reserved = counter.reserved
         old_fp = fingerprint(self.key('ek'))
 
-        def change(r):
-            r['origin'] = 'transferred'
+        def change(x):
+            x['origin'] = 'transferred'
+            r = self._d(x)
             for n in changed:
                 r['keys'][n] = _hex(new[n])
             if ek_changed:
@@ -495,7 +641,7 @@ class KeyStore:
                     r['ic'] = {'server': 0, 'clients': {}, 'other': 0}
             if 'bk' in changed:
                 r['bic'] = {'clients': {}, 'other': 0}
-        if not self._try(change, 'key transfer'):
+        if not self._try(change, what):
             return Epoch(ERR_STORE)
         c = None
         if ek_changed:
@@ -503,5 +649,6 @@ class KeyStore:
             c = self.server_counter()
             if self._clients is not None:
                 self._clients.reset()
-        self._event(EV_KEY_CHANGED, ','.join(changed))
+        self._event(EV_KEY_CHANGED, ','.join(changed) + ('' if self.name is None else
+                                                          ' (key set %s)' % self.name))
         return Epoch(OK, self.keys(), c, changed)

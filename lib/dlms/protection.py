@@ -46,9 +46,10 @@ def _refuse(service_error, event=None, detail='', ic=None):
 
 
 class Protection:
-    def __init__(self, server, sap, suite_id=0):
+    def __init__(self, server, sap, suite_id=0, context=None):
         self.server = server
         self.sap = sap               # the client SAP, for the events
+        self.kc = context if context is not None else server.primary   # server.KeyContext
         self.suite = suite = security.suite(suite_id)
         self._sid = suite.ID         # what every request uses, bound once
         self._open = suite.open_content
@@ -62,12 +63,15 @@ class Protection:
     def keys(self):
         """The global unicast keys for this association's suite (suite 0: the server's own;
         another suite of the same ciphering: the same keys with its SC, made once per key)."""
-        k = self.server.keys
+        k = self.kc.keys
         if self._sid == 0 or k is None:
             return k
         if k is not self._src:
             self._src = k
-            self._glob = k.of_suite(self.suite.Keys)
+            try:
+                self._glob = k.of_suite(self.suite.Keys)
+            except (ValueError, SecurityError):   # keys of another size than the suite's
+                self._glob = None
         return self._glob
 
     def reset(self):
@@ -77,7 +81,7 @@ class Protection:
         self._ded_last = -1
 
     def set_dedicated(self, key):
-        self.dedicated = self.suite.Keys(key, self.server.keys.ak)
+        self.dedicated = self.suite.Keys(key, self.kc.keys.ak)
         self._ded_last = -1
 
     # ---- requests ----
@@ -90,7 +94,7 @@ class Protection:
         cst = self.client_title
         dedicated = kind == _KIND_DED or kind == _KIND_GENERAL_DED
         keys = self.dedicated if dedicated else (
-            self.server.keys if self._sid == 0 else self.keys())
+            self.kc.keys if self._sid == 0 else self.keys())
         if keys is None or cst is None:
             raise _refuse(_DECIPHERING_ERROR)
         if st is not None and st != cst:
@@ -99,7 +103,7 @@ class Protection:
             sc, ic = split(content, self._sid)
         except SecurityError:
             raise _refuse(_DECIPHERING_ERROR)
-        counters = self.server.client_counters
+        counters = self.kc.client_counters
         if not (ic > self._ded_last if dedicated else counters.fresh(cst, ic)):
             expected = self._ded_last + 1 if dedicated else counters.expected(cst)
             raise _refuse(_INVOCATION_COUNTER_ERROR, events.REPLAY, 'ic %d' % ic, expected)
@@ -122,8 +126,8 @@ class Protection:
         if not inner or (plain_tag is not None and inner[0] != plain_tag):
             raise _refuse(_DECIPHERING_ERROR)
         # no response could be protected: the server counter of the key is used up
-        server = self.server
-        if server.counter.value > _MAX_U32 and server.counter_exhausted(self.sap):
+        kc = self.kc
+        if kc.counter.value > _MAX_U32 and self.server.counter_exhausted(self.sap, kc):
             raise _refuse(_OTHER_REASON)
         return keys, sc, inner
 
@@ -137,11 +141,11 @@ class Protection:
             return apdu
         server = self.server
         try:
-            ic = server.counter.next()            # reserved (persisted) before it is used
+            ic = self.kc.counter.next()           # reserved (persisted) before it is used
             return self._seal(keys, kind, (sc | (policy >> 1)) & 0x30 | self._sid,
                               server.system_title, ic, apdu, self._out)
         except (CounterError, SecurityError):
-            server.counter_exhausted(self.sap)
+            server.counter_exhausted(self.sap, self.kc)
             raise _refuse(_OTHER_REASON)
 
     # ---- idle time ----
@@ -151,7 +155,8 @@ class Protection:
         response (the next server counter) will use, so that neither waits for AES then. A guess
         that does not come true costs nothing but this idle time. Never raises."""
         server = self.server
-        keys = server.keys
+        kc = self.kc
+        keys = kc.keys
         cst = self.client_title
         if keys is None or cst is None:
             return
@@ -160,8 +165,8 @@ class Protection:
                 self._in = Ahead()
                 self._out = Ahead()
             g = keys.gcm
-            g.prepare(self._in, cst, server.client_counters.expected(cst), _AHEAD)
-            if not server.counter.exhausted:
-                g.prepare(self._out, server.system_title, server.counter.value, _AHEAD)
+            g.prepare(self._in, cst, kc.client_counters.expected(cst), _AHEAD)
+            if not kc.counter.exhausted:
+                g.prepare(self._out, server.system_title, kc.counter.value, _AHEAD)
         except Exception as e:
             server.event(events.INTERNAL, self.sap, 'idle: ' + e.__class__.__name__)

@@ -66,6 +66,29 @@ class AssociationConfig:
         return '<AssociationConfig %d %s>' % (self.client_sap, self.name)
 
 
+class KeyContext:
+    """The server side of one key set: the suite Keys of its global unicast key (or None: no
+    ciphered service), its server invocation counter and its client counter table; `manager`
+    the keystore KeySet it came from (key_transfer, key_agreement and an agreed key go there),
+    or None. Associations whose Security setup uses the set share it (Server.context)."""
+
+    def __init__(self, keys, counter, client_counters=None, manager=None):
+        self.keys = keys
+        self.counter = counter
+        self.client_counters = client_counters if client_counters is not None \
+            else ClientCounters()
+        self.manager = manager
+
+    def apply(self, epoch):
+        """A key change (keystore.Epoch): the new keys, and for a new unicast key its counter
+        and an empty client table. Called after the response under the old keys."""
+        if epoch.keys is not None:
+            self.keys = epoch.keys
+        if epoch.counter is not None:
+            self.counter = epoch.counter
+            self.client_counters.reset()
+
+
 class Server:
     def __init__(self, system_title, keys, associations, rng, counter, max_pdu=1024,
                  conformance=SUPPORTED_CONFORMANCE, client_counters=None, on_event=None,
@@ -73,15 +96,15 @@ class Server:
         if len(system_title) != 8:
             raise ValueError('system title')
         self.system_title = bytes(system_title)
-        self.keys = keys                  # suite Keys for the global unicast key, or None
+        # the primary key set (Security setups without keys of their own); others: add_context
+        self.primary = KeyContext(keys, counter, client_counters)
+        self._contexts = {}               # Security setup logical name -> KeyContext
         self.associations = {}
         for a in associations:
             self.associations[a.client_sap] = a
         self.rng = rng
-        self.counter = counter            # counters.InvocationCounter of the unicast key
         self.max_pdu = max_pdu
         self.conformance = conformance
-        self.client_counters = client_counters if client_counters is not None else ClientCounters()
         self.on_event = on_event
         self.challenge_length = challenge_length   # StoC bytes (8..64)
         self.lockout = lockout            # dlms.lockout.Lockout, or None
@@ -105,19 +128,51 @@ class Server:
             except Exception as e:
                 self.event(events.INTERNAL, 0, 'after response: ' + e.__class__.__name__)
 
-    def apply(self, epoch):
-        """A key change (keystore.Epoch): the new keys, and for a new unicast key its counter
-        and an empty client table. Called after the response under the old keys."""
-        if epoch.keys is not None:
-            self.keys = epoch.keys
-        if epoch.counter is not None:
-            self.counter = epoch.counter
-            self.client_counters.reset()
+    # the primary key set, as before key sets (tests, the meter's start-up lines)
+    @property
+    def keys(self):
+        return self.primary.keys
 
-    def counter_exhausted(self, client_sap):
-        """True when the server invocation counter of the current key is used up; the event is
-        recorded once per key."""
-        c = self.counter
+    @keys.setter
+    def keys(self, k):
+        self.primary.keys = k
+
+    @property
+    def counter(self):
+        return self.primary.counter
+
+    @property
+    def client_counters(self):
+        return self.primary.client_counters
+
+    def add_context(self, security_setup, context):
+        """The associations of `security_setup` (a Security setup object) use key set
+        `context` (a KeyContext) instead of the primary one."""
+        self._contexts[security_setup.logical_name] = context
+
+    def context(self, security_setup=None):
+        """The KeyContext of a Security setup (the primary one unless it has its own)."""
+        if security_setup is None:
+            return self.primary
+        return self._contexts.get(security_setup.logical_name, self.primary)
+
+    def context_of(self, manager):
+        """The KeyContext whose keystore KeySet is `manager` (key_transfer through a Security
+        setup's manager), else the primary one."""
+        for c in self._contexts.values():
+            if c.manager is manager:
+                return c
+        return self.primary
+
+    def apply(self, epoch, context=None):
+        """A key change (keystore.Epoch) of `context` (default the primary set), after the
+        response under the old keys."""
+        (context or self.primary).apply(epoch)
+
+    def counter_exhausted(self, client_sap, context=None):
+        """True when the server invocation counter of the key set's current key is used up;
+        the event is recorded once per key."""
+        c = (context or self.primary).counter
         if not c.exhausted:
             return False
         if not c.reported:
@@ -191,13 +246,25 @@ class AssociationView:
         cfg.secret = bytes(secret)
         return cb.SUCCESS
 
+    def key_agreement(self, manager, new):
+        """Security setup key_agreement: the agreed keys {name: key} installed in `manager`'s
+        key set (a keystore KeySet) as key_transfer installs unwrapped ones; the keystore's
+        result code. They apply after this response, which goes under the old keys."""
+        server = self._s.server
+        epoch = manager.install(new)
+        if epoch.keys is not None:
+            context = server.context_of(manager)
+            server.after_response(lambda: context.apply(epoch))
+        return epoch.result
+
     def key_transfer(self, manager, entries):
         """Security setup key_transfer through `manager` (dlms.keystore.KeyStore): the result
         code of the transfer; new keys apply after this response, which goes under the old."""
         server = self._s.server
         epoch = manager.transfer(entries)
         if epoch.keys is not None:
-            server.after_response(lambda: server.apply(epoch))
+            context = server.context_of(manager)
+            server.after_response(lambda: context.apply(epoch))
         return epoch.result
 
 
@@ -212,7 +279,8 @@ class Session:
         ss = cfg.security_setup if cfg is not None else None
         try:
             self.protection = Protection(server, client_sap,
-                                         ss.security_suite if ss is not None else 0)
+                                         ss.security_suite if ss is not None else 0,
+                                         server.context(ss))
         except security.SecurityError:    # a suite this build does not have: not served
             cfg = None
             self.protection = Protection(server, client_sap)

@@ -64,9 +64,16 @@ def _int_bytes(n):
 
 
 class CertStore:
-    def __init__(self, keystore, store, now, rng):
+    """`scope`: '' for the first Security setup with public keys (the suite 1 setup: record
+    'certificates', key pairs 'sign' / 'agree'), another name for each further one (the suite 2
+    setup: '_s2', record 'certificates_s2', pairs 'sign_s2' / 'agree_s2'), so that each setup
+    has its own trust anchors, certificates and key pairs on its own curve."""
+
+    def __init__(self, keystore, store, now, rng, scope=''):
         self.ks = keystore
         self.store = store
+        self.scope = scope
+        self._record = RECORD + scope
         self.now = now            # () -> Unix seconds (the meter's clock)
         self.rng = rng            # (n) -> n random bytes (the meter's DRBG)
         self._certs = []          # [entity, type, der, subject CN]: parsed when used
@@ -76,7 +83,7 @@ class CertStore:
     # ---- persistence ----
     def _load(self):
         try:
-            rec = self.store.load(RECORD)
+            rec = self.store.load(self._record)
         except Exception:
             rec = None
         certs = []
@@ -91,7 +98,7 @@ class CertStore:
 
     def _save(self, certs):
         try:
-            self.store.save(RECORD, {'certs': [[c[0], c[1], _hex(c[2])] for c in certs]})
+            self.store.save(self._record, {'certs': [[c[0], c[1], _hex(c[2])] for c in certs]})
         except Exception:
             return False
         self._certs = certs
@@ -105,7 +112,7 @@ class CertStore:
             return
         for c in self._certs:
             if c[0] == SERVER:
-                p = rec.get('pkp', {}).get(_TYPES[c[1]])
+                p = rec.get('pkp', {}).get(self._name(c[1]))
                 if p is not None and self._public(p) == x509.parse(c[2]).public_key:
                     self._activate(c[1])
 
@@ -115,8 +122,11 @@ class CertStore:
         curve = ec.curve_by_name(pair[0])
         return ec.public_key(curve, unhexlify(pair[1]))
 
+    def _name(self, key_type):
+        return _TYPES[key_type] + self.scope     # the key pair's name in the keystore record
+
     def _activate(self, key_type):
-        name = _TYPES[key_type]
+        name = self._name(key_type)
 
         def change(r):
             pending = r.setdefault('pkp', {})
@@ -131,7 +141,7 @@ class CertStore:
         d, _ = ec.generate_keypair(curve, self.rng)
 
         def change(r):
-            r.setdefault('pkp', {})[_TYPES[key_type]] = [curve.name, _hex(d)]
+            r.setdefault('pkp', {})[self._name(key_type)] = [curve.name, _hex(d)]
         if not self.ks.commit(change, 'key pair'):
             return STORE
         self.ks.event(EV_KEY_PAIR, '%s %s' % (_TYPES[key_type], curve.name))
@@ -141,7 +151,7 @@ class CertStore:
         rec = self.ks.rec
         if rec is None or key_type not in (DIGITAL_SIGNATURE, KEY_AGREEMENT):
             return None
-        name = _TYPES[key_type]
+        name = self._name(key_type)
         order = ('pkp', 'pk') if pending_first else ('pk',)
         for field in order:
             p = rec.get(field, {}).get(name)
@@ -221,7 +231,7 @@ class CertStore:
 
     def _pair_public(self, key_type, field):
         rec = self.ks.rec
-        p = rec.get(field, {}).get(_TYPES[key_type]) if rec is not None else None
+        p = rec.get(field, {}).get(self._name(key_type)) if rec is not None else None
         return self._public(p) if p is not None else None
 
     @staticmethod
@@ -282,7 +292,7 @@ class CertStore:
         if not self._save(self._certs[:i] + self._certs[i + 1:]):
             return STORE
         if c[0] == SERVER:
-            name = _TYPES[c[1]]
+            name = self._name(c[1])
 
             def change(r):
                 r.setdefault('pk', {}).pop(name, None)

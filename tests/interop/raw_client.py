@@ -32,6 +32,10 @@ HOST = '127.0.0.1'
 CURRENT = b'\x00\x00\x28\x00\x00\xff'   # Association LN, the current association
 # the meter remembers the last invocation counter of a client title, whatever the SAP
 _IC = itertools.count(1000, 1000)
+# the suite 2 Security setup's demo key set (firmware/config.py DEMO_EK2, DEMO_AK2, DEMO_KEK2)
+DEMO_EK2 = bytes.fromhex('000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F')
+DEMO_AK2 = bytes.fromhex('D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDFE0E1E2E3E4E5E6E7E8E9EAEBECEDEEEF')
+DEMO_KEK2 = DEMO_EK2
 
 
 def ln(obis):
@@ -49,19 +53,37 @@ CONFORMANCE = (dc.CONF_GET | dc.CONF_SET | dc.CONF_ACTION | dc.CONF_SELECTIVE_AC
 INVOKE = 0xC1
 
 
+def _size(key):
+    return (key.curve.key_size + 7) // 8
+
+
+def _hash(size):
+    return hashes.SHA256() if size == 32 else hashes.SHA384()
+
+
 def sign_raw(key, message):
-    """ECDSA P-256/SHA-256, raw r || s (DLMS), with `cryptography`."""
-    r, s = decode_dss_signature(key.sign(message, ec.ECDSA(hashes.SHA256())))
-    return r.to_bytes(32, 'big') + s.to_bytes(32, 'big')
+    """ECDSA, raw r || s (DLMS), with `cryptography`: P-256/SHA-256 or P-384/SHA-384 by the
+    key's curve."""
+    n = _size(key)
+    r, s = decode_dss_signature(key.sign(message, ec.ECDSA(_hash(n))))
+    return r.to_bytes(n, 'big') + s.to_bytes(n, 'big')
 
 
 def verify_raw(public_key, message, signature):
     """Raises InvalidSignature unless `signature` (raw r || s) verifies."""
-    if len(signature) != 64:
+    n = _size(public_key)
+    if len(signature) != 2 * n:
         raise InvalidSignature('signature of %d bytes' % len(signature))
-    der = encode_dss_signature(int.from_bytes(signature[:32], 'big'),
-                               int.from_bytes(signature[32:], 'big'))
-    public_key.verify(der, message, ec.ECDSA(hashes.SHA256()))
+    der = encode_dss_signature(int.from_bytes(signature[:n], 'big'),
+                               int.from_bytes(signature[n:], 'big'))
+    public_key.verify(der, message, ec.ECDSA(_hash(n)))
+
+
+def raw_point(public_key):
+    """X || Y of a `cryptography` EC public key."""
+    n = _size(public_key)
+    nums = public_key.public_numbers()
+    return nums.x.to_bytes(n, 'big') + nums.y.to_bytes(n, 'big')
 
 
 class RawClient:
@@ -69,10 +91,12 @@ class RawClient:
     0x30 | suite (AES-GCM-128, IV = title || IC, AAD = SC || AK, 12-byte tag), every reply
     opened and its tag and server IC checked here."""
 
-    def __init__(self, meter, sap, suite, ic=None, title=CLIENT_SYSTEM_TITLE):
+    def __init__(self, meter, sap, suite, ic=None, title=CLIENT_SYSTEM_TITLE, ek=None, ak=None):
         # meter: a VirtualMeter (its .port) or a port number
         self.sap = sap
         self.sc = 0x30 | suite
+        self.ek = ek or (DEMO_EK2 if suite == 2 else DEMO_EK)     # 32-byte keys for suite 2
+        self.ak = ak or (DEMO_AK2 if suite == 2 else DEMO_AK)
         self.ic = next(_IC) if ic is None else ic
         self.title = title
         self.server_title = None
@@ -106,7 +130,7 @@ class RawClient:
         sc = self.sc if sc is None else sc
         ic = self.ic.to_bytes(4, 'big')
         self.ic += 1
-        sealed = AESGCM(DEMO_EK).encrypt(self.title + ic, bytes(plain), bytes([sc]) + DEMO_AK)
+        sealed = AESGCM(self.ek).encrypt(self.title + ic, bytes(plain), bytes([sc]) + self.ak)
         content = bytes([sc]) + ic + sealed[:-16] + sealed[-16:-4]   # 12-byte tag
         out = bytearray([tag])
         axdr.encode_length(len(content), out)
@@ -129,10 +153,10 @@ class RawClient:
         value = int.from_bytes(ic, 'big')
         assert not self.server_ics or value > self.server_ics[-1]
         self.server_ics.append(value)
-        dec = Cipher(algorithms.AES(DEMO_EK),
+        dec = Cipher(algorithms.AES(self.ek),
                      modes.GCM(self.server_title + ic, content[-12:], min_tag_length=12)
                      ).decryptor()
-        dec.authenticate_additional_data(bytes([sc]) + DEMO_AK)
+        dec.authenticate_additional_data(bytes([sc]) + self.ak)
         return dec.update(content[5:-12]) + dec.finalize()
 
     def aarq(self, mechanism, ctos, sc=None, calling_title=None):
@@ -188,6 +212,18 @@ class RawClient:
             req = dc.build_get_request_next(INVOKE, block)
             plain = self.open(self.exchange(self.seal(dc.GLO_GET_REQUEST, req)),
                               dc.GLO_GET_RESPONSE)
+
+    def action(self, class_id, obis_code, method, param=None):
+        """ACTION (param a typed A-XDR value or None): (action-result, the typed return value or
+        None)."""
+        req = dc.build_action_request_normal(INVOKE, class_id, ln(obis_code), method, param)
+        plain = self.open(self.exchange(self.seal(dc.GLO_ACTION_REQUEST, req)),
+                          dc.GLO_ACTION_RESPONSE)
+        assert plain[:3] == bytes([dc.ACTION_RESPONSE, 1, INVOKE]), plain.hex()
+        if plain[4] == 0:
+            return plain[3], None
+        assert plain[4:6] == b'\x01\x00', plain.hex()
+        return plain[3], axdr.decode_all(plain[6:])
 
     def release(self):
         reason, _ = dc.parse_rlre(self.exchange(dc.build_rlrq()))

@@ -32,6 +32,7 @@ OBJECTS = {
     'association': (15, '0.0.40.0.0.255'),
     'security_setup': (64, '0.0.43.0.0.255'),
     'security_setup_1': (64, '0.0.43.0.1.255'),
+    'security_setup_2': (64, '0.0.43.0.2.255'),     # suite 2, its own 32-byte keys
     'event_code': (1, '0.0.96.11.7.255'),
     'event_count': (1, '0.0.96.15.7.255'),
     'event_log': (7, '0.0.99.98.7.255'),

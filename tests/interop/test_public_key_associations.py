@@ -630,7 +630,7 @@ def _stored_private_keys(state_dir):
         rec = json.loads(open(path, 'rb').read().split(b'\n')[1])
         for field in ('pk', 'pkp'):
             for curve, d in rec.get(field, {}).values():
-                keys.add(bytes.fromhex(d))
+                keys.add((curve, bytes.fromhex(d)))      # P-256 (suite 1), P-384 (suite 2)
     return keys
 
 
@@ -649,13 +649,15 @@ def test_no_private_key_in_the_meters_output(meter, server_cert):
     meter_keys = _stored_private_keys(meter.state_dir)
     assert meter_keys
     # the stored signing key is the one of the exported certificate (so the right key is sought)
-    publics = {ec.derive_private_key(int.from_bytes(d, 'big'), ec.SECP256R1()).public_key()
-               .public_numbers() for d in meter_keys}
+    curves = {'P-256': ec.SECP256R1(), 'P-384': ec.SECP384R1()}
+    assert {c for c, d in meter_keys} == {'P-256', 'P-384'}   # suite 1 and suite 2 pairs
+    publics = {ec.derive_private_key(int.from_bytes(d, 'big'), curves[c]).public_key()
+               .public_numbers() for c, d in meter_keys}
     assert server_cert.public_key().public_numbers() in publics
     client_keys = {raw_private_key(CLIENT_SIGN_KEY), raw_private_key(CLIENT_AGREE_KEY)}
     out = meter.output()
     squeezed = out.replace(' ', '').upper()
-    for d in meter_keys | client_keys | _stored_seeds(meter.state_dir):
+    for d in {d for c, d in meter_keys} | client_keys | _stored_seeds(meter.state_dir):
         assert d.hex().upper() not in squeezed
         assert d.hex() not in out
     for name in ('client-sign.key.pem', 'client-agree.key.pem', 'ca.key.pem'):

@@ -129,7 +129,7 @@ def test_old_key_counter_never_rides_along_after_a_key_change():
     ks, fs = boot({})
     c = ks.server_counter()
     c.next()
-    ks._gen += 1                        # what a unicast key change does
+    ks.primary._gen += 1                # what a unicast key change does
     for i in range(6):
         c.value += 1                    # (the old counter, as if still used)
     r = c.reserved

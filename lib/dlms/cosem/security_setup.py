@@ -9,7 +9,7 @@
 # dlms_pk/certstore.py); their parameters are read in dlms_pk/setup_methods.py, with the optional
 # package; without a store, or for suite 0, read-write-denied. Attribute 6 lists the
 # certificates held: entity, type, serial (big-endian bytes), issuer and subject (DER Names),
-# subject_alt_name (empty). Method 3 (key agreement): not yet, read-write-denied.
+# subject_alt_name (empty). Method 3 (key_agreement, C(2e,0s)) likewise lives with the package.
 from dlms._compat import const
 from dlms import axdr
 from dlms.cosem.base import (CosemObject, SUCCESS, READ_WRITE_DENIED, TYPE_UNMATCHED,
@@ -22,6 +22,7 @@ POLICY_SIGNATURES = const(0x90)   # digitally signed request/response: suites 1 
 _POLICY_UNUSED = const(0x03)
 _MAX_KEYS = const(4)              # key_id 0..3 at most once each
 _WRAPPED_LEN = const(24)          # a 16-byte key after RFC 3394 wrap
+_WRAPPED_LEN_256 = const(40)      # a 32-byte key (suite 2)
 
 # manager.transfer() results -> action-result
 _TRANSFER_RESULT = {
@@ -78,7 +79,7 @@ class SecuritySetup(CosemObject):
         if self.pki is None or self.security_suite == 0:
             return READ_WRITE_DENIED, None    # methods 3..8 belong to suites 1 and 2
         from dlms_pk.setup_methods import invoke   # the pki is there, so is the package
-        return invoke(self, method, param)
+        return invoke(self, method, param, ctx)
 
     def _activate(self, param, ctx):
         """security_activate: the policy can only be raised (every current flag stays set)."""
@@ -113,7 +114,7 @@ class SecuritySetup(CosemObject):
             if k > 3 or seen & (1 << k):
                 return OTHER_REASON
             seen |= 1 << k
-            if len(wrapped[1]) != _WRAPPED_LEN:
-                return OTHER_REASON
+            if len(wrapped[1]) != _WRAPPED_LEN and len(wrapped[1]) != _WRAPPED_LEN_256:
+                return OTHER_REASON        # the manager checks it fits its key set's size
             entries.append((k, bytes(wrapped[1])))
         return _TRANSFER_RESULT.get(ctx.key_transfer(self.manager, entries), OTHER_REASON)
