@@ -38,6 +38,8 @@ DEFAULTS = {
     'tcp_inactivity_s': 180,        # a TCP connection silent this long is closed (its
                                     # associations aborted): TCP-UDP setup inactivity_time_out
     'counter_step': 1000,
+    'general_window_s': 300,        # a general-ciphering/-signing request's date-time, when it
+                                    # has one, within this many seconds of the meter's clock
     'client_counter_step': 1000,   # per title; a floor write costs a flash write
     'lockout_failures': 3,          # consecutive failed authentications that start a lockout
     'lockout_seconds': 60,          # first lockout period; doubles per lockout ...

@@ -280,6 +280,12 @@ def build(cfg, store, now, entropy, on_event=None, virtual=False):
                         max_pdu=cfg['max_pdu'], on_event=record, lockout=lockout)
     if kc2 is not None and refused is None:
         server.add_context(sec_setup2, kc2)
+    if refused is None:
+        server.primary.manager = ks.primary
+    if pki is not None:             # general-ciphering / -signing: transaction-id floors, clock
+        from dlms_pk import general_service
+        general_service.configure(server, store, now, cfg['client_counter_step'],
+                                  cfg['general_window_s'])
     if ks.ok:
         server.secret_store = ks
     for name, detail in ks.events:

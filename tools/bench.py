@@ -187,6 +187,8 @@ def main():
     print()
     association_figures()
     print()
+    suite_figures()
+    print()
     memory_figures()
     print()
     size_figures()
@@ -230,6 +232,173 @@ def _association_times(port, mechanism, runs, server_public=None, ic=1 << 21):
                 verify_raw(server_public, c.ecdsa_pass4_message(), f_ctos)
             out.append((time.perf_counter() - t0) * 1000)
             c.release()
+    out.sort()
+    return out[len(out) // 2]
+
+
+class _SuiteLoop:
+    """GET clock.time round trips on an association of the thin client (raw_client.RawClient)
+    under suite 0 (SAP 1, HLS-GMAC), 1 (SAP 2) or 2 (SAP 4, 32-byte keys), overlapped as
+    _ThinClient does; every reply opened and checked with `cryptography`."""
+
+    def __init__(self, port, suite, server_sign=None):
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        from interop.raw_client import RawClient, sign_raw, verify_raw
+        from interop.gurux_session import DEMO_PKI, DEMO_EK, DEMO_AK
+        import dlms_client as dc
+        sap = {0: 1, 1: 2, 2: 4}[suite]
+        self.c = c = RawClient(port, sap, suite, next(_IC))
+        a = c.aarq(dc.HLS_GMAC if suite == 0 else dc.HLS_ECDSA, os.urandom(48))
+        assert a.result == 0, a
+        if suite == 0:
+            icb = c.ic.to_bytes(4, 'big')
+            c.ic += 1
+            f = b'\x10' + icb + AESGCM(DEMO_EK).encrypt(c.title + icb, b'',
+                                                        b'\x10' + DEMO_AK + c.stoc)[:12]
+        else:
+            name = 'client-sign.key.pem' if suite == 1 else 'client-sign-p384.key.pem'
+            with open(os.path.join(DEMO_PKI, name), 'rb') as fh:
+                key = serialization.load_pem_private_key(fh.read(), None)
+            f = sign_raw(key, c.ecdsa_pass3_message())
+        result, f_ctos = c.pass3(f)
+        assert result == 0
+        if server_sign is not None:
+            verify_raw(server_sign, c.ecdsa_pass4_message(), f_ctos)
+        self.aes = AESGCM(c.ek)
+        self.sc = 0x30 | suite
+
+    def run(self, n):
+        c = self.c
+        from interop.gurux_session import wrapper_frame
+        aad = bytes((self.sc,)) + c.ak
+
+        def frame():
+            ic = c.ic.to_bytes(4, 'big')
+            c.ic += 1
+            ct = self.aes.encrypt(c.title + ic, _GET_CLOCK, aad)
+            body = bytes((self.sc,)) + ic + ct[:-4]
+            return wrapper_frame(c.sap, 1, bytes((0xC8, len(body))) + body)
+
+        def check(reply):
+            assert reply[0] == 0xCC and reply[2] == self.sc, reply.hex()
+            iv = c.server_title + reply[3:7]
+            pt = self.aes.encrypt(iv, reply[7:-12], b'')[:-16]
+            assert self.aes.encrypt(iv, pt, aad)[-16:-4] == reply[-12:], 'bad tag'
+        t0 = time.perf_counter()
+        f = frame()
+        pending = None
+        for _ in range(n):
+            c.sock.sendall(f)
+            f = frame()
+            if pending is not None:
+                check(pending)
+            pending = c.exchange_reply()
+        check(pending)
+        return time.perf_counter() - t0
+
+
+def suite_figures():
+    """Secured GET round trips under suites 0, 1 and 2 in one run (the same thin client), a
+    signed GET (general-signing both ways) and a whole key agreement."""
+    import contextlib
+    import io
+    from cryptography import x509
+    from interop.gurux_session import GuruxSession, SERVER_SYSTEM_TITLE
+    print('== suites 0, 1 and 2: secured GET round trips (virtual meter, thin client, '
+          'overlapped; median of %d x %d) ==' % (RUNS, ROUND_TRIPS))
+    rates = {}
+    with VirtualMeter() as vm, contextlib.redirect_stdout(io.StringIO()):
+        certs = {}
+        m = GuruxSession('127.0.0.1', vm.port, 1, authentication='hls-gmac', ciphered=True,
+                         invocation_counter=next(_IC))
+        m.connect()
+        m.associate()
+        for ln in ('0.0.43.0.1.255', '0.0.43.0.2.255'):
+            certs[ln] = x509.load_der_x509_certificate(
+                m.export_certificate(ln, 0, 0, SERVER_SYSTEM_TITLE)).public_key()
+        m.release()
+        m.close()
+        for suite in (0, 1, 2):
+            loop = _SuiteLoop(vm.port, suite, certs.get('0.0.43.0.%d.255' % suite))
+            times = sorted(loop.run(ROUND_TRIPS) for _ in range(RUNS))
+            loop.c.close()
+            rates[suite] = ROUND_TRIPS / times[len(times) // 2]
+        signed = _signed_get_ms(vm.port, certs['0.0.43.0.1.255'])
+        agree = _key_agreement_ms(vm.port, certs['0.0.43.0.1.255'])
+    for suite in (0, 1, 2):
+        print('suite %d  %8.0f GET/s   %5.0f %% of suite 0%s' % (
+            suite, rates[suite], 100.0 * rates[suite] / rates[0],
+            '   (target >= 80 %)' if suite == 2 else ''))
+    print('signed GET (general-signing both ways, suite 1, P-256)   %7.2f ms a round trip'
+          % signed)
+    print('key agreement (method 3, one key, suite 1, P-256)        %7.2f ms' % agree)
+
+
+def _associated_ecdsa(port, server_sign):
+    from interop.raw_client import RawClient
+    loop = _SuiteLoop.__new__(_SuiteLoop)
+    _SuiteLoop.__init__(loop, port, 1, server_sign)
+    return loop.c
+
+
+def _signed_get_ms(port, server_sign, n=21):
+    from cryptography.hazmat.primitives import serialization
+    from interop.raw_client import sign_raw, verify_raw
+    from interop.gurux_session import DEMO_PKI, CLIENT_SYSTEM_TITLE, SERVER_SYSTEM_TITLE
+    from dlms import axdr
+    import dlms_client as dc
+    with open(os.path.join(DEMO_PKI, 'client-sign.key.pem'), 'rb') as fh:
+        key = serialization.load_pem_private_key(fh.read(), None)
+    c = _associated_ecdsa(port, server_sign)
+    tid = int(time.time() * 1000) << 16
+
+    def lv(b):
+        out = bytearray()
+        axdr.encode_length(len(b), out)
+        return bytes(out) + b
+    out = []
+    try:
+        for _ in range(n):
+            tid += 1
+            t0 = time.perf_counter()
+            glo = c.seal(dc.GLO_GET_REQUEST, _GET_CLOCK)
+            signed = (lv(tid.to_bytes(8, 'big')) + lv(CLIENT_SYSTEM_TITLE) +
+                      lv(SERVER_SYSTEM_TITLE) + b'\x00\x00' + lv(glo))
+            reply = c.exchange(b'\xDF' + signed + lv(sign_raw(key, signed)))
+            assert reply[0] == 0xDF, reply.hex()
+            sig = reply[-64:]
+            verify_raw(server_sign, bytes(reply[1:-65]), bytes(sig))
+            out.append((time.perf_counter() - t0) * 1000)
+    finally:
+        c.close()
+    out.sort()
+    return out[len(out) // 2]
+
+
+def _key_agreement_ms(port, server_sign, n=11):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from interop.raw_client import sign_raw, raw_point
+    from interop.gurux_session import DEMO_PKI
+    from dlms import axdr
+    with open(os.path.join(DEMO_PKI, 'client-sign.key.pem'), 'rb') as fh:
+        key = serialization.load_pem_private_key(fh.read(), None)
+    out = []
+    # agree the broadcast key (key_id 1): the unicast key, which this loop rides on, stays
+    c = _associated_ecdsa(port, server_sign)
+    try:
+        for _ in range(n):
+            e = ec.generate_private_key(ec.SECP256R1())
+            q = raw_point(e.public_key())
+            items = axdr.array([axdr.structure(axdr.enum(1),
+                                               axdr.octets(q + sign_raw(key, b'\x01' + q)))])
+            t0 = time.perf_counter()
+            result, value = c.action(64, '0.0.43.0.1.255', 3, items)
+            out.append((time.perf_counter() - t0) * 1000)
+            assert result == 0, result
+    finally:
+        c.close()
     out.sort()
     return out[len(out) // 2]
 
@@ -287,29 +456,32 @@ def memory_figures():
                       'qstrs %d bytes' % (image, code - image))
             print('  needed beyond the code             %7d bytes (%5.1f KiB; target 32 KiB, '
                   'make test checks <= 64 KiB)' % (least - code, (least - code) / KIB))
-        print('-- HLS-ECDSA (SAP 2, suite 1) instead, .mpy files with the public-key part '
-              '(WITH=pk)')
-        out = os.path.join(tmp, 'pk')
-        launcher = meter_memory.build_tree(out, False, ('pk',))
-        state = meter_memory.enrolled_state(launcher, os.path.join(tmp, 'pk-state'))
-        code = meter_memory.code_footprint(launcher, public_key=True)
-        least = meter_memory.smallest_heap(launcher, code, code + 256 * KIB, 512, sap=2,
-                                           state=state)
-        print('smallest heap for the session        %7d bytes (%5.1f KiB, -X heapsize)'
-              % (least, least / KIB))
-        print('  code: in use after the imports     %7d bytes (%5.1f KiB, dlms_pk included)'
-              % (code, code / KIB))
-        print('  needed beyond the code             %7d bytes (%5.1f KiB; target 48 KiB)'
-              % (least - code, (least - code) / KIB))
+        for sap, label, target in ((2, 'HLS-ECDSA (SAP 2, suite 1)', 48),
+                                   (4, 'HLS-ECDSA P-384 (SAP 4, suite 2; the thin client: Gurux '
+                                       'has no P-384)', 56)):
+            print('-- %s instead, .mpy files with the public-key part (WITH=pk)' % label)
+            out = os.path.join(tmp, 'pk%d' % sap)
+            launcher = meter_memory.build_tree(out, False, ('pk',), sap=sap)
+            state = meter_memory.enrolled_state(launcher, os.path.join(tmp, 'pk-state%d' % sap))
+            code = meter_memory.code_footprint(launcher, public_key=True)
+            least = meter_memory.smallest_heap(launcher, code, code + 256 * KIB, 512, sap=sap,
+                                               state=state)
+            print('smallest heap for the session        %7d bytes (%5.1f KiB, -X heapsize)'
+                  % (least, least / KIB))
+            print('  code: in use after the imports     %7d bytes (%5.1f KiB, dlms_pk included)'
+                  % (code, code / KIB))
+            print('  needed beyond the code             %7d bytes (%5.1f KiB; target %d KiB)'
+                  % (least - code, (least - code) / KIB, target))
 
 
 def size_figures():
     import mpy_build
     print('== .mpy a board gets (make deploy: lib/, firmware/, the board profile; WITH=pk adds '
-          'the public-key part) ==')
+          'the public-key part: suites 1 and 2, HLS-ECDSA, certificates, key agreement, '
+          'general-ciphering and -signing) ==')
     with tempfile.TemporaryDirectory(prefix='bench-mpy-') as tmp:
         for board in mpy_build.BOARDS:
-            for with_, target in (((), 96), (('pk',), 140)):
+            for with_, target in (((), 96), (('pk',), 160)):
                 for opt in (0, 3):
                     out = os.path.join(tmp, '%s%d%s' % (board, opt, ''.join(with_)))
                     _, sizes = mpy_build.build_board(board, out, opt=opt, with_=with_)

@@ -95,7 +95,7 @@ def build_tree(out, romfs=False, with_=(), sap=1):
 def _loaded_modules(launcher, sap):
     """The tree's modules loaded once the meter has served the session (the probe's last list
     after it), in the order of the list (packages before their modules)."""
-    m = CompiledMeter(launcher, config=_PK_CONFIG if sap == 2 else None)
+    m = CompiledMeter(launcher, config=_PK_CONFIG if sap in (2, 4) else None)
     ok, out = _session(m, sap, wait=0.5)
     if not ok:
         raise RuntimeError('probe run failed:\n' + out)
@@ -128,14 +128,15 @@ def code_footprint(launcher, public_key=False):
     return int(found.group(1))
 
 
-def _server_signing_key(state_dir):
+def _server_signing_key(state_dir, record='certificates'):
     """The meter's signing public key, from its own certificate in the state directory's
-    certificates record (public data: what export_certificate would give)."""
+    certificates record (public data: what export_certificate would give; the suite 2 setup's
+    is in 'certificates_s2')."""
     sys.path.insert(0, os.path.join(ROOT, 'lib'))
     from binascii import unhexlify
     from dlms.store import Store
     from dlms_pk import x509
-    for entity, key_type, der in Store(state_dir).load('certificates', True)['certs']:
+    for entity, key_type, der in Store(state_dir).load(record, True)['certs']:
         if entity == 0 and key_type == 0:
             return x509.parse(unhexlify(der)).public_key
     raise RuntimeError('the meter has no signing certificate')
@@ -158,7 +159,7 @@ def session_fits(launcher, heap, sap=1, state=None):
     import shutil
     import tempfile
     kw = {}
-    if sap == 2:            # the public-key part even in a small heap (not left out for room)
+    if sap in (2, 4):       # the public-key part even in a small heap (not left out for room)
         kw['config'] = _PK_CONFIG
     tmp = None
     if state is not None:
@@ -173,6 +174,43 @@ def session_fits(launcher, heap, sap=1, state=None):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _suite2_session(m):
+    """The management session on SAP 4 (HLS-ECDSA P-384, suite 2): Gurux cannot sign with P-384
+    (tests/interop/test_suite2.py), so the thin client on `cryptography` does it, with the same
+    ten GETs and the object_list in blocks (a client max PDU of 128)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from interop.raw_client import RawClient, sign_raw, verify_raw
+    import dlms_client as dc
+    pub = _server_signing_key(m.state_dir, 'certificates_s2')
+    server = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP384R1(), b'\x04' + pub)
+    with open(os.path.join(ROOT, 'tools', 'demo_pki', 'client-sign-p384.key.pem'), 'rb') as f:
+        key = serialization.load_pem_private_key(f.read(), None)
+    c = RawClient(m.port, 4, 2)
+    try:
+        a = c.aarq(dc.HLS_ECDSA, os.urandom(48), max_pdu=128)
+        assert a.result == 0
+        result, f = c.pass3(sign_raw(key, c.ecdsa_pass3_message()))
+        assert result == 0
+        verify_raw(server, c.ecdsa_pass4_message(), f)
+        gets = 0
+        for cid, ln, attr in ((1, '0.0.42.0.0.255', 1), (1, '0.0.42.0.0.255', 2),
+                              (8, '0.0.1.0.0.255', 2), (8, '0.0.1.0.0.255', 3),
+                              (3, '1.0.1.8.0.255', 3), (3, '1.0.1.8.0.255', 2),
+                              (15, '0.0.40.0.0.255', 2), (64, '0.0.43.0.2.255', 2),
+                              (64, '0.0.43.0.2.255', 3), (64, '0.0.43.0.2.255', 4)):
+            before = len(c.server_ics)
+            v = c.get(cid, ln, attr)
+            assert v[0] != 'error', (cid, ln, attr, v)
+            if cid == 15:
+                blocks = len(c.server_ics) - before
+            gets += 1
+        assert c.release() == 0
+        return {'gets': gets, 'object_list_blocks': blocks}
+    finally:
+        c.close()
+
+
 def _session(m, sap, wait=0):
     from hil.sessions import Credentials, management_session
     try:
@@ -184,8 +222,11 @@ def _session(m, sap, wait=0):
         extra = {}
         if sap == 2:
             extra['server_public_key'] = _server_signing_key(m.state_dir)
-        with contextlib.redirect_stdout(io.StringIO()):     # gurux prints per APDU
-            summary = management_session(_Target(m), creds, sap=sap, **extra)
+        if sap == 4:
+            summary = _suite2_session(m)
+        else:
+            with contextlib.redirect_stdout(io.StringIO()):     # gurux prints per APDU
+                summary = management_session(_Target(m), creds, sap=sap, **extra)
         time.sleep(wait)                # a probe run: its list after the session
         ok = (summary['gets'] == 10 and summary['object_list_blocks'] >= 2 and m.alive()
               and 'MemoryError' not in m.output())

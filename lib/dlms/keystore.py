@@ -61,8 +61,14 @@ def _hex(b):
     return hexlify(bytes(b)).decode().upper()
 
 
-def _copy(rec):
-    return json.loads(json.dumps(rec))
+def _copy(v):
+    # a deep copy of the record (dicts, lists, str, int): no JSON text of it in between, which
+    # on a small heap is a large block at the moment the heap is fullest (a counter write)
+    if isinstance(v, dict):
+        return {k: _copy(v[k]) for k in v}
+    if isinstance(v, list):
+        return [_copy(x) for x in v]
+    return v
 
 
 def fingerprint(key):

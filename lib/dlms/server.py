@@ -27,6 +27,7 @@ MECH_HLS_GMAC = const(5)
 
 _CIPHER_OVERHEAD = const(30) # tag len(3) SC IC(4) T(12) [+ general: len + system title]
 _REQUEST_BITS = const(0x0C)  # cb.AUTH_REQUEST | cb.ENC_REQUEST
+_SIGNED_RESPONSE = const(0x80)  # security policy: digitally signed responses (suites 1/2)
 
 class AssociationConfig:
     """What one client SAP may do: its authentication, context, and granted objects with access
@@ -268,6 +269,18 @@ class AssociationView:
         return epoch.result
 
 
+def _general(s, apdu, sign_response=False):
+    # the public-key package serves general-ciphering and general-signing (suites 1 and 2),
+    # and signs a response when the policy asks for it
+    try:
+        from dlms_pk import general_service
+    except ImportError:
+        return xdlms.refusal(xdlms.DECIPHERING_ERROR)
+    if sign_response:
+        return general_service.sign_response(s, apdu)
+    return general_service.handle(s, apdu)
+
+
 class Session:
     """One association with one client SAP over one transport connection."""
 
@@ -365,6 +378,8 @@ class Session:
             return xdlms.refusal(xdlms.PDU_TOO_LONG)
         cfg = self.cfg
         self.policy = policy = cfg.require if cfg is not None else 0   # read once per request
+        if tag == 0xDD or tag == 0xDF:           # general-ciphering, general-signing
+            return _general(self, apdu)
         try:
             env = security.unwrap(apdu)
         except security.SecurityError:
@@ -392,6 +407,9 @@ class Session:
         resp = services.serve(self, inner, (sc & 0x30) >> 2,
                               _CIPHER_OVERHEAD + 9 if env[2] is not None else _CIPHER_OVERHEAD)
         try:
-            return prot.seal(env[0], keys, sc, resp, policy)
+            resp = prot.seal(env[0], keys, sc, resp, policy)
         except ProtectionError as e:
             return e.answer
+        if policy & _SIGNED_RESPONSE:              # suites 1/2: every response signed
+            return _general(self, resp, True)
+        return resp

@@ -21,7 +21,8 @@ _BLOCK_HEADER = const(12)    # C4 02 iid last block-number(4) choice length(<=3)
 # data-access-results of a long GET
 _LONG_GET_ABORTED = const(15)
 _NO_LONG_GET_IN_PROGRESS = const(16)
-_REQUEST_BITS = const(0x0C)  # cb.AUTH_REQUEST | cb.ENC_REQUEST
+_REQUEST_BITS = const(0x1C)  # cb.AUTH_REQUEST | cb.ENC_REQUEST | cb.SIGNED_REQUEST
+_SIGNED = const(0x10)        # cb.SIGNED_REQUEST
 
 
 class LongGet:
@@ -212,6 +213,11 @@ def _action(s, apdu, protection):
     pending = s.assoc.state == am.PENDING
     if pending and not authentication.is_reply(req):
         return abort(s, 'service')
+    if pending:
+        # the HLS reply completes the association: the policy's digitally-signed-request bit
+        # (0x10, suites 1/2) is for the services of an association, which general-signing can
+        # only carry once it stands (an HLS-ECDSA pass 3 is a signature itself)
+        protection |= _SIGNED
     obj, err = target(s, req.class_id, req.instance, m, True, cb.INVOKE, protection)
     if pending:
         if obj is None:                 # the reply without the right or the protection

@@ -35,9 +35,16 @@ def _crc(data):
 
 
 def encode(name, seq, record):
-    body = json.dumps(record).encode()
-    payload = _MAGIC + b' ' + name.encode() + b' ' + (b'%d' % seq) + b'\n' + body + b'\n'
-    return payload + _crc(payload) + b'\n'
+    # one growing buffer: on a small heap a chain of + would hold several copies of the record
+    out = bytearray(_MAGIC)
+    out.extend(b' ')
+    out.extend(name.encode())
+    out.extend(b' %d\n' % seq)
+    out.extend(json.dumps(record).encode())
+    out.extend(b'\n')
+    out.extend(_crc(out))
+    out.extend(b'\n')
+    return out
 
 
 def decode(name, data):

@@ -1,6 +1,7 @@
 # HLS-ECDSA (authentication mechanism 7, 2.16.756.5.8.2.7): an entry of the mechanism table of
 # dlms/authentication.py that lives here, with the public-key package, so that a board without it
 # carries none of it. dlms.authentication.mechanism(7) imports it at its first use.
+import gc
 from dlms import security
 from dlms.authentication import Mechanism, HLS_ECDSA, DIAG_AUTHENTICATION_FAILURE
 from dlms_pk import ec
@@ -39,6 +40,9 @@ class HlsEcdsa(Mechanism):
         return None
 
     def pass3(self, s, blob):
+        gc.collect()        # the verifications and the signature below allocate some 20 KB of
+        #                     short-lived integers: start them on a collected heap (the peak is
+        #                     then what they hold, not that plus what the request left behind)
         pk = self._pk(s)
         if pk is None:
             return False

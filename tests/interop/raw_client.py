@@ -116,6 +116,10 @@ class RawClient:
 
     def exchange(self, apdu):
         self.sock.sendall(wrapper_frame(self.sap, 1, apdu))
+        return self.exchange_reply()
+
+    def exchange_reply(self):
+        """The reply APDU to a request already sent."""
         while len(self._rx) < 8 or len(self._rx) < 8 + int.from_bytes(self._rx[6:8], 'big'):
             chunk = self.sock.recv(4096)
             assert chunk, 'the meter closed the connection'
@@ -159,10 +163,10 @@ class RawClient:
         dec.authenticate_additional_data(bytes([sc]) + self.ak)
         return dec.update(content[5:-12]) + dec.finalize()
 
-    def aarq(self, mechanism, ctos, sc=None, calling_title=None):
+    def aarq(self, mechanism, ctos, sc=None, calling_title=None, max_pdu=0xFFFF):
         """Pass 1/2: the parsed AARE (dlms_client.Aare); StoC, the server title and the opened
         InitiateResponse (`initiate`) are kept when it is accepted."""
-        init = dc.build_initiate_request(CONFORMANCE, 0xFFFF)
+        init = dc.build_initiate_request(CONFORMANCE, max_pdu)
         self.ctos = bytes(ctos)
         req = dc.build_aarq(context_id=dc.LN_CIPHERING,
                             calling_ap_title=calling_title or self.title, mechanism=mechanism,
@@ -205,7 +209,7 @@ class RawClient:
         while True:                                  # get-response-with-datablock
             last, block = plain[3], int.from_bytes(plain[4:8], 'big')
             assert plain[8] == 0, 'data block error %r' % plain[8:].hex()
-            pos, n = axdr.decode_length(plain, 9)
+            n, pos = axdr.decode_length(plain, 9)
             raw += plain[pos:pos + n]
             if last:
                 return axdr.decode_all(raw)

@@ -25,8 +25,10 @@ READ = const(0x01)
 WRITE = const(0x02)
 AUTH_REQUEST = const(0x04)
 ENC_REQUEST = const(0x08)
+SIGNED_REQUEST = const(0x10)      # digitally signed (general-signing), suites 1 and 2
 AUTH_RESPONSE = const(0x20)
 ENC_RESPONSE = const(0x40)
+SIGNED_RESPONSE = const(0x80)
 READ_WRITE = const(0x03)
 # method access uses the same request/response bits with bit 0 meaning "may invoke"
 INVOKE = const(0x01)

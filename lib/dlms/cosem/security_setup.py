@@ -89,8 +89,9 @@ class SecuritySetup(CosemObject):
         cur = self.security_policy
         if new & cur != cur:
             return OBJECT_CLASS_INCONSISTENT        # lowering: refused, nothing changes
-        if new & (_POLICY_UNUSED | POLICY_SIGNATURES):
-            return OTHER_REASON                     # not a flag suite 0 can honour
+        if new & _POLICY_UNUSED or (new & POLICY_SIGNATURES and
+                                    (self.security_suite == 0 or self.pki is None)):
+            return OTHER_REASON                     # not a flag this setup can honour
         if new == cur:
             return SUCCESS
         if not self.manager.set_policy(self.logical_name, new, self.security_suite):
